@@ -1,0 +1,61 @@
+"""Exceptions raised by the Switchvox Realtime API client."""
+
+from __future__ import annotations
+
+# JSON-RPC error codes the Switchvox Realtime API adds to the standard ones.
+ERROR_NOT_AUTHENTICATED = -32000
+ERROR_NOT_AUTHORIZED = -32001
+ERROR_ALREADY_AUTHENTICATED = -32002
+
+
+class SwitchvoxError(Exception):
+    """Base class of every error this client raises."""
+
+
+class SwitchvoxConnectionError(SwitchvoxError):
+    """The PBX cannot be reached, or the connection dropped."""
+
+
+class SwitchvoxTLSError(SwitchvoxConnectionError):
+    """The PBX's TLS certificate failed verification (often a self-signed certificate)."""
+
+
+class SwitchvoxTimeoutError(SwitchvoxConnectionError):
+    """The PBX did not answer a request in time."""
+
+
+class SwitchvoxMessageError(SwitchvoxError, ValueError):
+    """A message from the PBX does not have the documented shape."""
+
+
+class SwitchvoxRpcError(SwitchvoxError):
+    """The PBX answered a request with a JSON-RPC error."""
+
+    def __init__(self, code: int, message: str, method: str | None = None) -> None:
+        self.code = code
+        self.rpc_message = message
+        self.method = method
+        where = f" to {method}" if method else ""
+        super().__init__(f"JSON-RPC error {code}{where}: {message}")
+
+
+class SwitchvoxAuthenticationError(SwitchvoxRpcError):
+    """The PBX refused the login, or the session is not authenticated (-32000)."""
+
+
+class SwitchvoxNotAuthorizedError(SwitchvoxRpcError):
+    """The PBX admin has not granted the permission this method needs (-32001)."""
+
+
+class SwitchvoxAlreadyAuthenticatedError(SwitchvoxRpcError):
+    """Login was sent twice on one session (-32002)."""
+
+
+def rpc_error_from_code(code: int, message: str, method: str | None) -> SwitchvoxRpcError:
+    """Return the most specific exception for a JSON-RPC error code."""
+    cls: type[SwitchvoxRpcError] = {
+        ERROR_NOT_AUTHENTICATED: SwitchvoxAuthenticationError,
+        ERROR_NOT_AUTHORIZED: SwitchvoxNotAuthorizedError,
+        ERROR_ALREADY_AUTHENTICATED: SwitchvoxAlreadyAuthenticatedError,
+    }.get(code, SwitchvoxRpcError)
+    return cls(code, message, method)

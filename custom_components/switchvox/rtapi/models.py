@@ -1,0 +1,325 @@
+"""Typed, immutable models of the messages the Switchvox Realtime API sends.
+
+The vendor documents field names but not every data type, so parsing is defensive: unknown keys
+are kept in ``raw``, unknown enum values map to an ``UNKNOWN`` member that keeps the raw value,
+and anything that cannot be a line state raises :class:`SwitchvoxMessageError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+import json
+import math
+from types import MappingProxyType
+from typing import Any, Final
+
+from .exceptions import SwitchvoxMessageError
+
+TOPIC_LINE_STATE: Final = "state.change.extension.line"
+
+# Bounds that keep hostile or broken input from growing memory without limit.
+MAX_ID_LENGTH: Final = 256
+MAX_TEXT_LENGTH: Final = 1024
+MAX_REMOTES: Final = 16
+MAX_DIAL_DATA_BYTES: Final = 4096
+
+type JsonObject = Mapping[str, Any]
+
+_EMPTY: Final[JsonObject] = MappingProxyType({})
+
+# Key names a Remote may use for the other party's caller id; the vendor does not document them.
+_REMOTE_NAME_KEYS: Final = ("callerIdName", "caller_id_name", "callerName", "name", "displayName")
+_REMOTE_NUMBER_KEYS: Final = (
+    "callerIdNumber",
+    "caller_id_number",
+    "callerNumber",
+    "number",
+    "extension",
+)
+
+
+class LineStatus(StrEnum):
+    """Status of one channel, as the PBX names it."""
+
+    IDLE = "idle"
+    STARTING = "starting"
+    CALLING = "calling"
+    ON_THE_PHONE = "onThePhone"
+    RINGING = "ringing"
+    ON_HOLD = "onHold"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> LineStatus:
+        """Return the member for ``value``, or ``UNKNOWN`` for anything undocumented."""
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                return cls.UNKNOWN
+        return cls.UNKNOWN
+
+
+class Direction(StrEnum):
+    """Which way a channel was created: toward the PBX (outgoing from a phone) or from it."""
+
+    TO_PBX = "toPbx"
+    FROM_PBX = "fromPbx"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, value: object) -> Direction | None:
+        """Return the member for ``value``; ``None`` when absent, ``UNKNOWN`` when unrecognised."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                return cls(value)
+            except ValueError:
+                return cls.UNKNOWN
+        return cls.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A Switchvox account; ``extension`` routes notifications to lines."""
+
+    extension: str
+    account_id: str | None = None
+    name: str | None = None
+    raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> Account | None:
+        """Parse an account object; ``None`` when it has no usable extension."""
+        if isinstance(data, (str, int)) and not isinstance(data, bool):
+            extension = _text(data)
+            return cls(extension=extension) if extension else None
+        if not isinstance(data, Mapping):
+            return None
+        extension = _text(data.get("extension"))
+        if not extension:
+            return None
+        return cls(
+            extension=extension,
+            account_id=_text(data.get("accountId", data.get("id"))),
+            name=_text(data.get("displayName", data.get("name", data.get("fullName")))),
+            raw=_freeze(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """The device (phone) connected to a channel."""
+
+    id: str | None = None
+    name: str | None = None
+    raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> Endpoint | None:
+        """Parse an endpoint object; ``None`` when absent or not an object."""
+        if isinstance(data, str):
+            return cls(name=_text(data))
+        if not isinstance(data, Mapping):
+            return None
+        return cls(
+            id=_text(data.get("id", data.get("endpointId"))),
+            name=_text(data.get("name", data.get("label"))),
+            raw=_freeze(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Remote:
+    """The other party of a channel; caller id is surfaced where recognisable."""
+
+    name: str | None = None
+    number: str | None = None
+    raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: object) -> Remote | None:
+        """Parse a remote object; ``None`` when it is not an object."""
+        if not isinstance(data, Mapping):
+            return None
+        account = data.get("account")
+        name = _first_text(data, _REMOTE_NAME_KEYS)
+        number = _first_text(data, _REMOTE_NUMBER_KEYS)
+        if isinstance(account, Mapping):
+            name = name or _text(account.get("displayName", account.get("name")))
+            number = number or _text(account.get("extension"))
+        return cls(name=name, number=number, raw=_freeze(data))
+
+
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """One ``state.change.extension.line`` notification: the state of one channel."""
+
+    unique_id: str
+    account: Account
+    status: LineStatus
+    raw_status: str
+    endpoint: Endpoint | None = None
+    start_time: datetime | None = None
+    server_time: datetime | None = None
+    remotes: tuple[Remote, ...] = ()
+    direction: Direction | None = None
+    dial_data: JsonObject | None = None
+    conference: JsonObject | None = None
+    intercom: JsonObject | None = None
+    display_url: str | None = None
+    queue: Account | None = None
+
+    @property
+    def extension(self) -> str:
+        """Return the extension this channel belongs to."""
+        return self.account.extension
+
+    @property
+    def caller(self) -> Remote | None:
+        """Return the first remote party, which is the caller or callee shown to users."""
+        return self.remotes[0] if self.remotes else None
+
+    @classmethod
+    def from_json(cls, params: object) -> LineState:
+        """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable."""
+        if not isinstance(params, Mapping):
+            raise SwitchvoxMessageError(f"params is {type(params).__name__}, not an object")
+        unique_id = _text(params.get("uniqueId"), MAX_ID_LENGTH)
+        if not unique_id:
+            raise SwitchvoxMessageError("uniqueId is missing")
+        account = Account.from_json(params.get("account"))
+        if account is None:
+            raise SwitchvoxMessageError("account.extension is missing")
+        raw_status = params.get("status")
+        if not isinstance(raw_status, str):
+            raise SwitchvoxMessageError("status is missing")
+        remotes_raw = params.get("remotes")
+        remotes: tuple[Remote, ...] = ()
+        if isinstance(remotes_raw, list):
+            parsed = (Remote.from_json(item) for item in remotes_raw[:MAX_REMOTES])
+            remotes = tuple(remote for remote in parsed if remote is not None)
+        display_url = params.get("displayUrl")
+        return cls(
+            unique_id=unique_id,
+            account=account,
+            status=LineStatus.parse(raw_status),
+            raw_status=raw_status[:MAX_TEXT_LENGTH],
+            endpoint=Endpoint.from_json(params.get("endpoint")),
+            start_time=parse_timestamp(params.get("startTime")),
+            server_time=parse_timestamp(params.get("serverTime")),
+            remotes=remotes,
+            direction=Direction.parse(params.get("direction")),
+            dial_data=bounded_json_object(params.get("dialData")),
+            conference=_object(params.get("conference")),
+            intercom=_object(params.get("intercom")),
+            display_url=_text(display_url) if isinstance(display_url, str) else None,
+            queue=Account.from_json(params.get("queueId")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RpcResponse:
+    """A JSON-RPC 2.0 response: exactly one of ``result`` or an error code is meaningful."""
+
+    id: int | str
+    result: Any = None
+    error_code: int | None = None
+    error_message: str = ""
+
+    @classmethod
+    def from_json(cls, data: object) -> RpcResponse:
+        """Parse a response object, raising :class:`SwitchvoxMessageError` when unusable."""
+        if not isinstance(data, Mapping):
+            raise SwitchvoxMessageError(f"response is {type(data).__name__}, not an object")
+        response_id = data.get("id")
+        if isinstance(response_id, bool) or not isinstance(response_id, (int, str)):
+            raise SwitchvoxMessageError("response has no usable id")
+        error = data.get("error")
+        if error is not None:
+            if not isinstance(error, Mapping):
+                return cls(response_id, error_code=-32603, error_message=str(error)[:200])
+            code = error.get("code")
+            message = error.get("message")
+            return cls(
+                response_id,
+                error_code=code if isinstance(code, int) and not isinstance(code, bool) else -32603,
+                error_message=str(message)[:MAX_TEXT_LENGTH] if message is not None else "",
+            )
+        if "result" not in data:
+            raise SwitchvoxMessageError("response has neither result nor error")
+        return cls(response_id, result=data["result"])
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """Parse an ISO-8601 string or epoch seconds/milliseconds into an aware UTC datetime."""
+    if value is None or isinstance(value, bool):
+        return None
+    number: float | None = None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 64:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                return None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if number is None or not math.isfinite(number) or number < 0:
+        return None
+    if number > 1e11:  # beyond the year 5138 in seconds: these are milliseconds
+        number /= 1000
+    try:
+        return datetime.fromtimestamp(number, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> JsonObject | None:
+    """Return ``value`` frozen if it is a JSON object that serialises within ``limit`` bytes."""
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return _freeze(value) if size <= limit else None
+
+
+def _object(value: object) -> JsonObject | None:
+    """Return ``value`` frozen when it is an object, else ``None``."""
+    return _freeze(value) if isinstance(value, Mapping) else None
+
+
+def _freeze(value: Mapping[Any, Any]) -> JsonObject:
+    """Return a read-only view of a mapping (payload dicts are ours, fresh from the decoder)."""
+    return MappingProxyType(dict(value))
+
+
+def _text(value: object, limit: int = MAX_TEXT_LENGTH) -> str | None:
+    """Return ``value`` as a bounded string; numbers become strings, anything else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return text[:limit] if text else None
+    if isinstance(value, int):
+        return str(value)
+    return None
+
+
+def _first_text(data: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """Return the first of ``keys`` in ``data`` that holds text."""
+    for key in keys:
+        if (text := _text(data.get(key))) is not None:
+            return text
+    return None
