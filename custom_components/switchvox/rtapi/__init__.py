@@ -1,0 +1,61 @@
+"""Async client for the Switchvox Realtime API (no Home Assistant dependency)."""
+
+from .client import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_PORT,
+    DEFAULT_REQUEST_TIMEOUT,
+    ConnectionListener,
+    LineStateListener,
+    SwitchvoxClient,
+)
+from .exceptions import (
+    SwitchvoxAlreadyAuthenticatedError,
+    SwitchvoxAuthenticationError,
+    SwitchvoxConnectionError,
+    SwitchvoxError,
+    SwitchvoxMessageError,
+    SwitchvoxNotAuthorizedError,
+    SwitchvoxRpcError,
+    SwitchvoxTimeoutError,
+    SwitchvoxTLSError,
+)
+from .models import (
+    MAX_DIAL_DATA_BYTES,
+    TOPIC_LINE_STATE,
+    Account,
+    Direction,
+    Endpoint,
+    LineState,
+    LineStatus,
+    Remote,
+    RpcResponse,
+    parse_timestamp,
+)
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_PORT",
+    "DEFAULT_REQUEST_TIMEOUT",
+    "MAX_DIAL_DATA_BYTES",
+    "TOPIC_LINE_STATE",
+    "Account",
+    "ConnectionListener",
+    "Direction",
+    "Endpoint",
+    "LineState",
+    "LineStateListener",
+    "LineStatus",
+    "Remote",
+    "RpcResponse",
+    "SwitchvoxAlreadyAuthenticatedError",
+    "SwitchvoxAuthenticationError",
+    "SwitchvoxClient",
+    "SwitchvoxConnectionError",
+    "SwitchvoxError",
+    "SwitchvoxMessageError",
+    "SwitchvoxNotAuthorizedError",
+    "SwitchvoxRpcError",
+    "SwitchvoxTLSError",
+    "SwitchvoxTimeoutError",
+    "parse_timestamp",
+]

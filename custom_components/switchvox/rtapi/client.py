@@ -1,0 +1,331 @@
+"""Async client for the Switchvox Realtime API: JSON-RPC 2.0 over socket.io 1.x."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
+import itertools
+import logging
+import time
+from typing import Any, Final, Self
+
+from .exceptions import (
+    SwitchvoxConnectionError,
+    SwitchvoxError,
+    SwitchvoxMessageError,
+    SwitchvoxNotAuthorizedError,
+    SwitchvoxTimeoutError,
+    rpc_error_from_code,
+)
+from .models import TOPIC_LINE_STATE, LineState, RpcResponse
+from .transport import SocketIOTransport
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_PORT: Final = 443
+DEFAULT_REQUEST_TIMEOUT: Final = 10.0
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+MALFORMED_LOG_INTERVAL: Final = 60.0
+
+type LineStateListener = Callable[[LineState], None]
+type ConnectionListener = Callable[[bool], None]
+
+
+class _RateLimitedWarning:
+    """Log a recurring problem at most once per interval, counting what was suppressed."""
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._last = -interval
+        self._suppressed = 0
+
+    def __call__(self, msg: str, *args: object) -> None:
+        """Log ``msg`` now, or count it for the next line."""
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            self._suppressed += 1
+            return
+        _LOGGER.warning("%s (%d more since the last report)", msg % args, self._suppressed)
+        self._last = now
+        self._suppressed = 0
+
+
+class SwitchvoxClient:
+    """One connection to a Switchvox PBX, carrying one API session.
+
+    The API binds a session to its socket.io connection, so a new session needs a new
+    connection: :meth:`connect` after a drop opens a fresh one, and nothing survives it.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        use_ssl: bool = True,
+        verify_ssl: bool = True,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        transports: Sequence[str] = ("websocket",),
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.use_ssl = use_ssl
+        self.verify_ssl = verify_ssl
+        self.request_timeout = request_timeout
+        self.connect_timeout = connect_timeout
+        self._transports = tuple(transports)
+        self._transport: SocketIOTransport | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
+        self._line_listeners: list[LineStateListener] = []
+        self._connection_listeners: list[ConnectionListener] = []
+        self._warn_malformed = _RateLimitedWarning(MALFORMED_LOG_INTERVAL)
+        self._extension: str | None = None
+        self.malformed_messages = 0
+
+    @property
+    def url(self) -> str:
+        """Return the base URL of the PBX."""
+        scheme = "https" if self.use_ssl else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def connected(self) -> bool:
+        """Return whether the connection is up."""
+        return self._transport is not None and self._transport.connected
+
+    @property
+    def extension(self) -> str | None:
+        """Return the extension this session logged in as, if any."""
+        return self._extension
+
+    @property
+    def pending_requests(self) -> int:
+        """Return how many requests await a response."""
+        return len(self._pending)
+
+    def add_line_state_listener(self, listener: LineStateListener) -> Callable[[], None]:
+        """Call ``listener`` with every line state notification; return a remover."""
+        self._line_listeners.append(listener)
+        return lambda: self._line_listeners.remove(listener)
+
+    def add_connection_listener(self, listener: ConnectionListener) -> Callable[[], None]:
+        """Call ``listener`` with True on connect and False on a drop; return a remover."""
+        self._connection_listeners.append(listener)
+        return lambda: self._connection_listeners.remove(listener)
+
+    async def connect(self) -> None:
+        """Open a new connection, closing any previous one."""
+        await self.disconnect()
+        transport = SocketIOTransport(
+            self._handle_event,
+            self._handle_drop,
+            verify_ssl=self.verify_ssl,
+            request_timeout=self.connect_timeout,
+            transports=self._transports,
+        )
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                await transport.connect(self.url, events=("response", "notification"))
+        except TimeoutError as err:
+            await transport.disconnect()
+            raise SwitchvoxTimeoutError(f"Timed out connecting to {self.url}") from err
+        self._transport = transport
+        _LOGGER.debug("Connected to %s", self.url)
+        self._notify_connection(connected=True)
+
+    async def disconnect(self) -> None:
+        """Close the connection without logging out; pending requests fail."""
+        transport, self._transport = self._transport, None
+        self._extension = None
+        if transport is None:
+            return
+        self._fail_pending(SwitchvoxConnectionError("Connection closed"))
+        await transport.disconnect()
+
+    async def login(self, extension: str, password: str) -> None:
+        """Authenticate this connection's session as ``extension``."""
+        await self.request("login", {"extension": extension, "password": password})
+        self._extension = extension
+
+    async def logout(self) -> None:
+        """End the session; the PBX then drops the connection."""
+        try:
+            await self.request("logout", {})
+        finally:
+            await self.disconnect()
+
+    async def subscribe(self, extensions: Iterable[str]) -> None:
+        """Subscribe to line state changes of ``extensions`` in one request."""
+        await self.request("subscribe", _line_targets(extensions))
+
+    async def unsubscribe(self, extensions: Iterable[str]) -> None:
+        """Stop line state changes of ``extensions``."""
+        await self.request("unsubscribe", _line_targets(extensions))
+
+    async def subscribe_permitted(self, extensions: Iterable[str]) -> tuple[str, ...]:
+        """Subscribe to every extension the PBX allows; return those it refused (-32001).
+
+        The happy path is one request. A refusal of the batch falls back to one request per
+        extension, since the PBX does not document whether it names the refused ones.
+        """
+        wanted = list(dict.fromkeys(extensions))
+        if not wanted:
+            return ()
+        try:
+            await self.subscribe(wanted)
+        except SwitchvoxNotAuthorizedError:
+            pass
+        else:
+            return ()
+        results = await asyncio.gather(
+            *(self.subscribe([extension]) for extension in wanted), return_exceptions=True
+        )
+        refused: list[str] = []
+        for extension, result in zip(wanted, results, strict=True):
+            if isinstance(result, SwitchvoxNotAuthorizedError):
+                refused.append(extension)
+            elif isinstance(result, BaseException):
+                raise result
+        return tuple(refused)
+
+    async def dial(
+        self,
+        extension: str,
+        converged_device_id: str | None = None,
+        dial_data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Place a call from the session's extension to ``extension``.
+
+        ``dial_data`` is echoed in the calling channel's notifications; the PBX stores it in
+        a size-limited channel variable and treats it as public.
+        """
+        params: dict[str, Any] = {"extension": extension}
+        if converged_device_id is not None:
+            params["convergedDeviceId"] = converged_device_id
+        if dial_data is not None:
+            params["dialData"] = dict(dial_data)
+        await self.request("dial", params)
+
+    async def request(self, method: str, params: Mapping[str, Any]) -> Any:
+        """Send a JSON-RPC request and return its result, raising typed errors."""
+        transport = self._transport
+        if transport is None or not transport.connected:
+            raise SwitchvoxConnectionError(f"Not connected: cannot send {method}")
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = (method, future)
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params)}
+        _LOGGER.debug("Sending %s (id %s)", method, request_id)
+        try:
+            await transport.emit("request", message)
+            async with asyncio.timeout(self.request_timeout):
+                return await future
+        except TimeoutError as err:
+            raise SwitchvoxTimeoutError(
+                f"No response to {method} within {self.request_timeout} s"
+            ) from err
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def __aenter__(self) -> Self:
+        """Connect on entering the context."""
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Disconnect on leaving the context."""
+        await self.disconnect()
+
+    def _handle_event(self, event: str, args: tuple[Any, ...]) -> None:
+        """Route one socket.io event; bad input is logged and dropped, never raised."""
+        if len(args) != 1:
+            self._malformed(event, f"{len(args)} arguments")
+            return
+        try:
+            if event == "response":
+                self._handle_response(args[0])
+            else:
+                self._handle_notification(args[0])
+        except SwitchvoxMessageError as err:
+            self._malformed(event, str(err))
+
+    def _handle_response(self, data: object) -> None:
+        """Resolve the request a response answers."""
+        response = RpcResponse.from_json(data)
+        entry = self._pending.get(response.id) if isinstance(response.id, int) else None
+        if entry is None:
+            _LOGGER.debug("Response to unknown or expired request id %r", response.id)
+            return
+        method, future = entry
+        if future.done():
+            return
+        if response.error_code is None:
+            future.set_result(response.result)
+        else:
+            future.set_exception(
+                rpc_error_from_code(response.error_code, response.error_message, method)
+            )
+
+    def _handle_notification(self, data: object) -> None:
+        """Parse a notification and hand line states to the listeners."""
+        if not isinstance(data, Mapping):
+            raise SwitchvoxMessageError(f"notification is {type(data).__name__}, not an object")
+        method = data.get("method")
+        if method != TOPIC_LINE_STATE:
+            _LOGGER.debug("Ignoring notification of topic %.64r", method)
+            return
+        state = LineState.from_json(data.get("params"))
+        for listener in tuple(self._line_listeners):
+            try:
+                listener(state)
+            except Exception:
+                _LOGGER.exception("Line state listener failed")
+
+    def _malformed(self, event: str, reason: str) -> None:
+        """Count and log (rate-limited) a message that could not be used."""
+        self.malformed_messages += 1
+        self._warn_malformed("Dropped a malformed %s from the PBX: %.200s", event, reason)
+
+    def _handle_drop(self) -> None:
+        """Fail pending requests and tell listeners that the connection is gone."""
+        transport, self._transport = self._transport, None
+        self._extension = None
+        self._fail_pending(SwitchvoxConnectionError("Connection lost"))
+        if transport is not None:
+            # The transport has already torn the socket down; release its HTTP session.
+            task = asyncio.get_running_loop().create_task(transport.disconnect())
+            task.add_done_callback(_discard_result)
+            _LOGGER.debug("Connection to %s lost", self.url)
+            self._notify_connection(connected=False)
+
+    def _fail_pending(self, error: SwitchvoxError) -> None:
+        """Fail every request still waiting for a response."""
+        for _method, future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+
+    def _notify_connection(self, *, connected: bool) -> None:
+        """Call the connection listeners, shielding the client from their errors."""
+        for listener in tuple(self._connection_listeners):
+            try:
+                listener(connected)
+            except Exception:
+                _LOGGER.exception("Connection listener failed")
+
+
+def _line_targets(extensions: Iterable[str]) -> dict[str, Any]:
+    """Return subscribe params for the line state topic of ``extensions``."""
+    return {
+        "topic": TOPIC_LINE_STATE,
+        "targets": [{"account": {"extension": extension}} for extension in extensions],
+    }
+
+
+def _discard_result(task: asyncio.Task[None]) -> None:
+    """Consume a background task's outcome so that nothing is reported as never retrieved."""
+    if not task.cancelled() and (err := task.exception()) is not None:
+        _LOGGER.debug("Closing a dropped connection failed: %s", err)

@@ -1,0 +1,172 @@
+"""A small typed seam over python-socketio 4.x (``socketio_v4``), which speaks socket.io 1.x.
+
+The PBX runs a socket.io 1.x server (Engine.IO v3); python-socketio 5.x cannot talk to it. The
+4.x code ships as ``python-socketio-v4`` under other import names, so it lives beside the 5.x
+that other libraries need. It is untyped and has three hazards this module contains:
+
+* it logs every packet, the login password included, at INFO: it gets a logger that drops
+  everything below WARNING;
+* it closes the aiohttp session it is given, and leaks the one it made when a connect fails:
+  every connection gets a session of its own, closed here whatever happens;
+* its first client installs SIGINT handlers (one stops the event loop): module flags say
+  they are installed already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+import logging
+import signal
+import ssl
+from typing import Any, Final
+
+import aiohttp
+import engineio_v3.asyncio_client
+import engineio_v3.client
+import socketio_v4
+import socketio_v4.client
+import socketio_v4.exceptions
+
+from .exceptions import SwitchvoxConnectionError, SwitchvoxTLSError
+
+SOCKETIO_PATH: Final = "rtapi/socket.io"
+
+_LOGGER = logging.getLogger(__name__)
+
+_CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
+
+type EventHandler = Callable[[str, tuple[Any, ...]], None]
+
+
+def _disarm_signal_handlers() -> None:
+    """Stop socketio_v4/engineio_v3 from replacing the application's SIGINT handling."""
+    current = signal.getsignal(signal.SIGINT)
+    marker = current if callable(current) else signal.default_int_handler
+    if engineio_v3.client.original_signal_handler is None:
+        engineio_v3.client.original_signal_handler = marker
+    if socketio_v4.client.original_signal_handler is None:
+        socketio_v4.client.original_signal_handler = marker
+    engineio_v3.asyncio_client.async_signal_handler_set = True
+
+
+class _QuietLogger:
+    """Logger for the transport: packet traces (INFO/DEBUG) may hold secrets and are dropped."""
+
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        """Drop packet-level tracing."""
+
+    def info(self, *args: Any, **kwargs: Any) -> None:
+        """Drop packet-level tracing (it includes packet payloads)."""
+
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """Forward transport warnings at debug level: the client reports what matters."""
+        _LOGGER.debug(msg, *args)
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """Forward transport errors."""
+        _LOGGER.warning(msg, *args)
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        """Forward handler crashes with their traceback (never packet payloads)."""
+        # engineio calls this from inside its except block, so exc_info is the crash.
+        _LOGGER.warning(msg, *args, exc_info=True)  # noqa: LOG014
+
+
+def _connection_error(err: BaseException, url: str) -> SwitchvoxConnectionError:
+    """Translate a transport failure, recognising certificate problems in its cause chain."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, _CERTIFICATE_ERRORS):
+            return SwitchvoxTLSError(f"TLS certificate of {url} failed verification: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return SwitchvoxConnectionError(f"Cannot connect to {url}: {err}")
+
+
+class SocketIOTransport:
+    """One socket.io connection: connect, emit, receive events, disconnect."""
+
+    def __init__(
+        self,
+        on_event: EventHandler,
+        on_disconnect: Callable[[], None],
+        *,
+        verify_ssl: bool = True,
+        request_timeout: float = 10.0,
+        transports: Sequence[str] = ("websocket",),
+    ) -> None:
+        self._on_event = on_event
+        self._on_disconnect = on_disconnect
+        self._verify_ssl = verify_ssl
+        self._request_timeout = request_timeout
+        self._transports = list(transports)
+        self._session: aiohttp.ClientSession | None = None
+        self._sio: Any = None
+        self._closing = False
+
+    @property
+    def connected(self) -> bool:
+        """Return whether the socket.io connection is up."""
+        return bool(self._sio is not None and self._sio.connected)
+
+    async def connect(self, url: str, *, events: Sequence[str]) -> None:
+        """Open the connection, delivering ``events`` to the event handler."""
+        _disarm_signal_handlers()
+        self._session = aiohttp.ClientSession()
+        quiet = _QuietLogger()
+        sio = socketio_v4.AsyncClient(
+            reconnection=False,
+            logger=quiet,
+            engineio_v3_logger=quiet,
+            ssl_verify=self._verify_ssl,
+            http_session=self._session,
+            request_timeout=self._request_timeout,
+        )
+        for event in events:
+            sio.on(event, self._make_handler(event))
+        sio.on("disconnect", self._handle_disconnect)
+        self._sio = sio
+        try:
+            await sio.connect(url, transports=self._transports, socketio_v4_path=SOCKETIO_PATH)
+        except (socketio_v4.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
+            await self._close_session()
+            self._sio = None
+            raise _connection_error(err, url) from err
+        except BaseException:
+            await self._close_session()
+            self._sio = None
+            raise
+
+    async def emit(self, event: str, data: object) -> None:
+        """Send one event; raises when the connection is down."""
+        if not self.connected:
+            raise SwitchvoxConnectionError("Not connected")
+        await self._sio.emit(event, data)
+
+    async def disconnect(self) -> None:
+        """Close the connection and its HTTP session (idempotent)."""
+        self._closing = True
+        sio, self._sio = self._sio, None
+        try:
+            if sio is not None:
+                await sio.disconnect()
+        finally:
+            await self._close_session()
+
+    async def _close_session(self) -> None:
+        """Close this connection's own aiohttp session."""
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def _make_handler(self, event: str) -> Callable[..., Awaitable[None]]:
+        """Return a socketio handler forwarding ``event`` with its arguments."""
+
+        async def handler(*args: Any) -> None:
+            self._on_event(event, args)
+
+        return handler
+
+    async def _handle_disconnect(self) -> None:
+        """Tell the owner the connection dropped (not for a disconnect we asked for)."""
+        if not self._closing:
+            self._on_disconnect()
