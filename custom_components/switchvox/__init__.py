@@ -1,0 +1,65 @@
+"""The Switchvox integration: live phone line status and calls from a Switchvox PBX."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
+from .intent import async_setup_intents
+from .services import async_setup_services
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the dial action and the Assist intent, once for every entry."""
+    async_setup_services(hass)
+    async_setup_intents(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> bool:
+    """Log in to the PBX, then set up the entities of the watched extensions."""
+    coordinator = SwitchvoxCoordinator(hass, entry)
+    await coordinator.async_start()
+    entry.runtime_data = coordinator
+
+    async def _async_stop(_: Event) -> None:
+        """Log out when Home Assistant stops (entries are not unloaded then)."""
+        await coordinator.async_shutdown()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    _async_remove_unwatched_devices(hass, entry, coordinator.extensions)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> bool:
+    """Unload the platforms; the coordinator logs out on unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: SwitchvoxConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing an extension's device only once that extension is no longer watched."""
+    watched = {extension_device_key(entry, ext) for ext in entry.runtime_data.extensions}
+    watched.add(entry.entry_id)
+    return not any(ident[0] == DOMAIN and ident[1] in watched for ident in device.identifiers)
+
+
+def _async_remove_unwatched_devices(
+    hass: HomeAssistant, entry: SwitchvoxConfigEntry, extensions: tuple[str, ...]
+) -> None:
+    """Remove the devices of extensions the options no longer watch."""
+    registry = dr.async_get(hass)
+    keep = {extension_device_key(entry, ext) for ext in extensions} | {entry.entry_id}
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not any(ident[0] == DOMAIN and ident[1] in keep for ident in device.identifiers):
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)

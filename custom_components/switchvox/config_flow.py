@@ -1,0 +1,243 @@
+"""Config flow for Switchvox: PBX address and an extension's credentials, checked by logging in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+import contextlib
+import re
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .const import (
+    CONF_EXTENSION,
+    CONF_EXTENSIONS,
+    DEFAULT_PORT,
+    DEFAULT_SSL,
+    DEFAULT_VERIFY_SSL,
+    DOMAIN,
+    LOGGER,
+    WATCHED_EXTENSION_PATTERN,
+)
+from .coordinator import client_from_config, watched_extensions
+from .rtapi import (
+    SwitchvoxAuthenticationError,
+    SwitchvoxConnectionError,
+    SwitchvoxError,
+    SwitchvoxNotAuthorizedError,
+    SwitchvoxTLSError,
+)
+
+_PORT_SELECTOR = vol.All(
+    NumberSelector(NumberSelectorConfig(min=1, max=65535, mode=NumberSelectorMode.BOX)),
+    vol.Coerce(int),
+)
+_CONNECTION_FIELDS: dict[vol.Marker, Any] = {
+    vol.Required(CONF_HOST): TextSelector(),
+    vol.Required(CONF_PORT, default=DEFAULT_PORT): _PORT_SELECTOR,
+    vol.Required(CONF_SSL, default=DEFAULT_SSL): bool,
+    vol.Required(CONF_VERIFY_SSL, default=DEFAULT_VERIFY_SSL): bool,
+}
+_PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+USER_SCHEMA = vol.Schema(
+    {
+        **_CONNECTION_FIELDS,
+        vol.Required(CONF_EXTENSION): TextSelector(),
+        vol.Required(CONF_PASSWORD): _PASSWORD_SELECTOR,
+    }
+)
+RECONFIGURE_SCHEMA = vol.Schema(_CONNECTION_FIELDS)
+REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_PASSWORD): _PASSWORD_SELECTOR})
+
+
+class RefusedExtensionsError(SwitchvoxError):
+    """The PBX refused to let the login extension watch some extensions."""
+
+    def __init__(self, extensions: Sequence[str]) -> None:
+        self.extensions = tuple(extensions)
+        super().__init__(", ".join(self.extensions))
+
+
+def entry_unique_id(data: Mapping[str, Any]) -> str:
+    """Return the unique id of an entry: one login extension on one PBX address."""
+    return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_EXTENSION]}"
+
+
+def _normalize(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Trim and lower-case the host and trim the extension."""
+    data = dict(user_input)
+    if CONF_HOST in data:
+        data[CONF_HOST] = data[CONF_HOST].strip().lower().strip("[]")
+    if CONF_EXTENSION in data:
+        data[CONF_EXTENSION] = str(data[CONF_EXTENSION]).strip()
+    return data
+
+
+async def async_validate(data: Mapping[str, Any], extensions: Sequence[str] = ()) -> None:
+    """Log in with ``data`` (and try watching ``extensions``) on a short-lived session."""
+    client = client_from_config(data)
+    try:
+        await client.connect()
+        await client.login(data[CONF_EXTENSION], data[CONF_PASSWORD])
+        refused = await client.subscribe_permitted(extensions)
+        with contextlib.suppress(SwitchvoxError):
+            await client.logout()
+    finally:
+        await client.disconnect()
+    if refused:
+        raise RefusedExtensionsError(refused)
+
+
+async def async_validate_errors(
+    data: Mapping[str, Any], extensions: Sequence[str] = ()
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Validate and return the form errors and their description placeholders."""
+    try:
+        await async_validate(data, extensions)
+    except RefusedExtensionsError as err:
+        return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(err.extensions)}
+    except SwitchvoxTLSError:
+        return {"base": "certificate_verify_failed"}, {}
+    except SwitchvoxConnectionError:
+        return {"base": "cannot_connect"}, {}
+    except SwitchvoxAuthenticationError:
+        return {"base": "invalid_auth"}, {}
+    except SwitchvoxNotAuthorizedError:
+        return {"base": "not_authorized"}, {"extensions": data[CONF_EXTENSION]}
+    except Exception:  # noqa: BLE001
+        LOGGER.exception("Unexpected error while validating the Switchvox login")
+        return {"base": "unknown"}, {}
+    return {}, {}
+
+
+class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a Switchvox PBX login."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SwitchvoxOptionsFlow:
+        """Return the options flow (which extensions to watch)."""
+        return SwitchvoxOptionsFlow()
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the PBX address and an extension's credentials."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _normalize(user_input)
+            await self.async_set_unique_id(entry_unique_id(data))
+            self._abort_if_unique_id_configured()
+            errors, _ = await async_validate_errors(data)
+            if not errors:
+                return self.async_create_entry(
+                    title=f"{data[CONF_EXTENSION]} @ {data[CONF_HOST]}", data=data
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start reauthentication after the PBX refused the stored password."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the extension's new password."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, _ = await async_validate_errors({**entry.data, **user_input})
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=REAUTH_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                CONF_EXTENSION: entry.data[CONF_EXTENSION],
+                CONF_HOST: entry.data[CONF_HOST],
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change how to reach the PBX (address, port, TLS)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            updates = _normalize(user_input)
+            data = {**entry.data, **updates}
+            unique_id = entry_unique_id(data)
+            if unique_id != entry.unique_id:
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+            errors, _ = await async_validate_errors(data)
+            if not errors:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, data_updates=updates
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                RECONFIGURE_SCHEMA, user_input or entry.data
+            ),
+            errors=errors,
+        )
+
+
+class SwitchvoxOptionsFlow(OptionsFlowWithReload):
+    """Choose which extensions to watch; the PBX must allow each of them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the extensions to watch, checked by subscribing to them."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"extensions": ""}
+        current = list(watched_extensions(self.config_entry))
+        if user_input is not None:
+            extensions = list(dict.fromkeys(e.strip() for e in user_input[CONF_EXTENSIONS]))
+            invalid = [e for e in extensions if not re.fullmatch(WATCHED_EXTENSION_PATTERN, e)]
+            if not extensions:
+                errors[CONF_EXTENSIONS] = "no_extensions"
+            elif invalid:
+                errors[CONF_EXTENSIONS] = "invalid_extension"
+                placeholders["extensions"] = ", ".join(invalid)
+            else:
+                errors, found = await async_validate_errors(self.config_entry.data, extensions)
+                placeholders.update(found)
+            if not errors:
+                return self.async_create_entry(data={CONF_EXTENSIONS: extensions})
+            current = extensions
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_EXTENSIONS, default=current): SelectSelector(
+                    SelectSelectorConfig(options=current, multiple=True, custom_value=True)
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
+        )

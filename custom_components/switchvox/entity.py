@@ -1,0 +1,76 @@
+"""Base entities: one device per watched extension, under a device for the PBX."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
+from .rtapi.lines import LineChange
+
+
+def pbx_device_info(entry: SwitchvoxConfigEntry) -> DeviceInfo:
+    """Return the device of the PBX itself."""
+    scheme = "https" if entry.data[CONF_SSL] else "http"
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry.entry_id)},
+        manufacturer="Sangoma",
+        model="Switchvox PBX",
+        name=f"Switchvox {entry.data[CONF_HOST]}",
+        configuration_url=f"{scheme}://{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}/",
+    )
+
+
+class SwitchvoxEntity(CoordinatorEntity[SwitchvoxCoordinator]):
+    """An entity of the PBX device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: SwitchvoxCoordinator, description: EntityDescription) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+        self._attr_device_info = pbx_device_info(entry)
+
+
+class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
+    """An entity of one watched extension, updated only when that line changes."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: SwitchvoxCoordinator, extension: str, description: EntityDescription
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.extension = extension
+        entry = coordinator.config_entry
+        self._attr_unique_id = f"{entry.entry_id}_{extension}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, extension_device_key(entry, extension))},
+            manufacturer="Sangoma",
+            model="Switchvox extension",
+            translation_key="extension",
+            translation_placeholders={"extension": extension},
+            via_device=(DOMAIN, entry.entry_id),
+        )
+
+    @property
+    def available(self) -> bool:
+        """Return whether the session is up and the PBX lets us watch this extension."""
+        return self.coordinator.extension_available(self.extension)
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to this extension's line only."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.async_add_line_listener(self.extension, self._handle_line_change)
+        )
+
+    def _handle_line_change(self, change: LineChange | None) -> None:
+        """Write the new state of this line."""
+        self.async_write_ha_state()

@@ -1,0 +1,54 @@
+"""Call event entity: ringing, dialing, answered, held, hung up and missed, per extension."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import SwitchvoxConfigEntry
+from .entity import SwitchvoxLineEntity
+from .rtapi.lines import CallEvent, LineChange
+
+PARALLEL_UPDATES = 0
+
+CALL_EVENT_DESCRIPTION = EventEntityDescription(
+    key="call",
+    translation_key="call",
+    event_types=[event.value for event in CallEvent],
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SwitchvoxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a call event entity per watched extension."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        SwitchvoxCallEvent(coordinator, extension, CALL_EVENT_DESCRIPTION)
+        for extension in coordinator.extensions
+    )
+
+
+class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
+    """Fires when a call on this extension rings, connects, is held, ends or is missed."""
+
+    def _handle_line_change(self, change: LineChange | None) -> None:
+        """Trigger the event a channel change means, if any."""
+        if change is None or change.call_event is None:
+            return
+        state = change.state
+        caller = state.caller
+        self._trigger_event(
+            change.call_event.value,
+            {
+                "unique_id": state.unique_id,
+                "caller_name": caller.name if caller else None,
+                "caller_number": caller.number if caller else None,
+                "direction": state.direction.value if state.direction else None,
+                "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+            },
+        )
+        self.async_write_ha_state()

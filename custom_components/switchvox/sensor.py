@@ -1,0 +1,64 @@
+"""Line status sensor: what each watched extension's phone is doing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import LINE_STATUS_OPTIONS, SwitchvoxConfigEntry
+from .entity import SwitchvoxLineEntity
+
+PARALLEL_UPDATES = 0
+
+LINE_STATUS_DESCRIPTION = SensorEntityDescription(
+    key="line_status",
+    translation_key="line_status",
+    device_class=SensorDeviceClass.ENUM,
+    options=list(LINE_STATUS_OPTIONS.values()),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SwitchvoxConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a line status sensor per watched extension."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        SwitchvoxLineStatusSensor(coordinator, extension, LINE_STATUS_DESCRIPTION)
+        for extension in coordinator.extensions
+    )
+
+
+class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
+    """The status of one extension's line, following the highest-priority channel."""
+
+    @property
+    def native_value(self) -> str:
+        """Return the line status."""
+        return LINE_STATUS_OPTIONS[self.coordinator.data[self.extension].status]
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Return the caller and call details of the channel that decides the status."""
+        line = self.coordinator.data[self.extension]
+        primary = line.primary
+        state = primary.state if primary else None
+        caller = state.caller if state else None
+        return {
+            "extension": self.extension,
+            "caller_name": caller.name if caller else None,
+            "caller_number": caller.number if caller else None,
+            "direction": state.direction.value if state and state.direction else None,
+            "call_start": state.start_time.isoformat() if state and state.start_time else None,
+            "active_channels": len(line.channels),
+            "dial_data": dict(state.dial_data) if state and state.dial_data else None,
+        }

@@ -1,0 +1,92 @@
+"""The ``switchvox.dial`` action: place a call from a config entry's extension."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import voluptuous as vol
+
+from .const import (
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_CONVERGED_DEVICE_ID,
+    ATTR_DIAL_DATA,
+    ATTR_EXTENSION,
+    DOMAIN,
+    EXTENSION_PATTERN,
+    SERVICE_DIAL,
+)
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
+from .helpers import switchvox_exception_handler
+from .rtapi import MAX_DIAL_DATA_BYTES
+
+
+def _bounded_dial_data(value: dict[str, Any]) -> dict[str, Any]:
+    """Accept dial data that is JSON and small enough for an Asterisk channel variable."""
+    try:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+    except (TypeError, ValueError) as err:
+        raise vol.Invalid("dial_data must be JSON-serialisable") from err
+    if size > MAX_DIAL_DATA_BYTES:
+        raise vol.Invalid(f"dial_data is {size} bytes; the limit is {MAX_DIAL_DATA_BYTES}")
+    return value
+
+
+DIAL_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_EXTENSION): vol.All(
+            cv.string, vol.Strip, vol.Match(EXTENSION_PATTERN, msg="not a dialable number")
+        ),
+        vol.Optional(ATTR_CONVERGED_DEVICE_ID): vol.All(cv.string, vol.Length(min=1, max=128)),
+        vol.Optional(ATTR_DIAL_DATA): vol.All(dict, _bounded_dial_data),
+    }
+)
+
+
+@callback
+def async_get_coordinator(hass: HomeAssistant, entry_id: str | None) -> SwitchvoxCoordinator:
+    """Return the coordinator of a loaded entry, or of the only loaded entry."""
+    if entry_id is None:
+        loaded: list[SwitchvoxConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+        if len(loaded) != 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="config_entry_required" if loaded else "no_loaded_entry",
+            )
+        return loaded[0].runtime_data
+    entry: SwitchvoxConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_config_entry",
+            translation_placeholders={"config_entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="config_entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry.runtime_data
+
+
+@switchvox_exception_handler
+async def _async_dial(call: ServiceCall) -> None:
+    """Place the call an action asks for."""
+    coordinator = async_get_coordinator(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    await coordinator.async_dial(
+        call.data[ATTR_EXTENSION],
+        call.data.get(ATTR_CONVERGED_DEVICE_ID),
+        call.data.get(ATTR_DIAL_DATA),
+    )
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    hass.services.async_register(DOMAIN, SERVICE_DIAL, _async_dial, schema=DIAL_SCHEMA)
