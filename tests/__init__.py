@@ -1,0 +1,1 @@
+"""Tests for the Switchvox integration, its client and its simulator."""

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real simulator on 127.0.0.1 and a config entry pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+import pytest
+
+from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from switchvox_simulator import SwitchvoxSimulator
+
+PASSWORD = "s3cr3t-Pa55"  # noqa: S105 - a test credential, searched for in logs by the tests
+
+ACCOUNTS: tuple[tuple[str, str, list[str] | None], ...] = (
+    ("101", "Alice Archer", None),
+    ("102", "Bob Baker", None),
+    ("103", "Carol Chen", None),
+    ("104", "Dan Diaz", ["104"]),
+)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from custom_components/."""
+
+
+@pytest.fixture
+def simulator_options() -> dict[str, Any]:
+    """Return keyword arguments for the simulator (override per test module)."""
+    return {}
+
+
+@pytest.fixture
+async def simulator(
+    socket_enabled: None, simulator_options: dict[str, Any]
+) -> AsyncGenerator[SwitchvoxSimulator]:
+    """Run a simulated PBX on a free port of 127.0.0.1 with a few accounts.
+
+    ``socket_enabled`` lifts the test harness's socket ban; connections stay on 127.0.0.1.
+    """
+    sim = SwitchvoxSimulator("127.0.0.1", 0, **simulator_options)
+    for extension, name, can_watch in ACCOUNTS:
+        sim.add_account(extension, PASSWORD, name, can_watch=can_watch)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+def entry_data(simulator: SwitchvoxSimulator) -> dict[str, Any]:
+    """Return config entry data for the simulator, logged in as 101."""
+    return {
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: simulator.port,
+        CONF_SSL: False,
+        CONF_VERIFY_SSL: True,
+        CONF_EXTENSION: "101",
+        CONF_PASSWORD: PASSWORD,
+    }
+
+
+@pytest.fixture
+def mock_config_entry(entry_data: dict[str, Any]) -> MockConfigEntry:
+    """Return a config entry watching 101 and 102."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"101 @ {entry_data[CONF_HOST]}",
+        data=entry_data,
+        options={CONF_EXTENSIONS: ["101", "102"]},
+        unique_id=f"127.0.0.1:{entry_data[CONF_PORT]}:101",
+        entry_id="01JSWITCHVOXENTRY0000000001",
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """Set up the integration against the simulator; unload it afterwards."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    yield mock_config_entry
+    if mock_config_entry.state.recoverable:
+        await hass.config_entries.async_unload(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+def caplog_debug(caplog: pytest.LogCaptureFixture) -> Generator[pytest.LogCaptureFixture]:
+    """Capture every log record at DEBUG level."""
+    with caplog.at_level("DEBUG"):
+        yield caplog
