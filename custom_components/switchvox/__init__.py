@@ -9,6 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
+from .entity import pbx_device_info
 from .intent import async_setup_intents
 from .services import async_setup_services
 
@@ -35,6 +36,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) ->
         await coordinator.async_shutdown()
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    # The PBX device first: the extension devices point at it with via_device.
+    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **pbx_device_info(entry))
     _async_remove_unwatched_devices(hass, entry, coordinator.extensions)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

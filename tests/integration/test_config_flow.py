@@ -1,0 +1,223 @@
+"""Tests of the config, reauth, reconfigure and options flows against the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+
+from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from switchvox_simulator import SwitchvoxSimulator
+
+from ..conftest import PASSWORD
+
+
+def _user_input(simulator: SwitchvoxSimulator, **overrides: Any) -> dict[str, Any]:
+    """Return user step input for the simulator."""
+    return {
+        CONF_HOST: "127.0.0.1",
+        CONF_PORT: simulator.port,
+        CONF_SSL: False,
+        CONF_VERIFY_SSL: True,
+        CONF_EXTENSION: "101",
+        CONF_PASSWORD: PASSWORD,
+        **overrides,
+    }
+
+
+async def test_full_user_flow(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """The user step logs in and creates the entry; the session is closed afterwards."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(simulator, **{CONF_HOST: " 127.0.0.1 "})
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "101 @ 127.0.0.1"
+    assert result["data"] == _user_input(simulator)
+    assert result["result"].unique_id == f"127.0.0.1:{simulator.port}:101"
+    assert ("login", {"extension": "101", "password": "***"}) in simulator.requests
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({CONF_PASSWORD: "wrong"}, "invalid_auth"),
+        ({CONF_EXTENSION: "999"}, "invalid_auth"),
+        ({CONF_PORT: 1}, "cannot_connect"),
+    ],
+)
+async def test_user_flow_errors_then_recover(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, overrides: dict[str, Any], error: str
+) -> None:
+    """A refused login or an unreachable PBX shows an error; fixing it creates the entry."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(simulator, **overrides)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(simulator)
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_user_flow_unknown_error(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """An unexpected exception shows the unknown error."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with patch(
+        "custom_components.switchvox.config_flow.async_validate", side_effect=RuntimeError
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(simulator)
+        )
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_user_flow_login_not_authorized(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """A login the PBX answers with -32001 names the missing permission."""
+    simulator.set_error("login", -32001, "Realtime API not allowed")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(simulator)
+    )
+    assert result["errors"] == {"base": "not_authorized"}
+
+
+async def test_user_flow_already_configured(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """The same host, port and extension twice aborts."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(simulator, **{CONF_HOST: "127.0.0.1"})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reauth_flow(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reauth asks for the password, rejects a wrong one, and stores the right one."""
+    simulator.set_password("101", "n3w-pa55")
+    result = await init_integration.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: PASSWORD}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: "n3w-pa55"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert init_integration.data[CONF_PASSWORD] == "n3w-pa55"
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_flow(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reconfigure validates the new address and keeps the credentials."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "127.0.0.1", CONF_PORT: 1, CONF_SSL: False, CONF_VERIFY_SSL: True},
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "LOCALHOST", CONF_PORT: simulator.port, CONF_SSL: False, CONF_VERIFY_SSL: False},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.data[CONF_HOST] == "localhost"
+    assert init_integration.data[CONF_PASSWORD] == PASSWORD
+    assert init_integration.unique_id == f"localhost:{simulator.port}:101"
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_to_existing_entry_aborts(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reconfiguring onto another entry's address and extension aborts."""
+    other = MockConfigEntry(
+        domain=DOMAIN,
+        data={**init_integration.data, CONF_HOST: "localhost"},
+        unique_id=f"localhost:{simulator.port}:101",
+    )
+    other.add_to_hass(hass)
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "localhost", CONF_PORT: simulator.port, CONF_SSL: False, CONF_VERIFY_SSL: True},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_options_flow(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """Options validate the extensions by subscribing; removing one removes its device."""
+    entry_id = init_integration.entry_id
+    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_102")})
+    result = await hass.config_entries.options.async_init(entry_id)
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: []}
+    )
+    assert result["errors"] == {CONF_EXTENSIONS: "no_extensions"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101", "abc"]}
+    )
+    assert result["errors"] == {CONF_EXTENSIONS: "invalid_extension"}
+    assert result["description_placeholders"]["extensions"] == "abc"
+    simulator.revoke_watch("101", "104")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101", "104", "103"]}
+    )
+    assert result["errors"] == {CONF_EXTENSIONS: "not_authorized"}
+    assert result["description_placeholders"]["extensions"] == "104"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101", "103", " 103"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {CONF_EXTENSIONS: ["101", "103"]}
+    await hass.async_block_till_done()
+    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_102")}) is None
+    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_103")})
+    assert hass.states.get("sensor.extension_103_line") is not None
+
+
+async def test_options_flow_cannot_connect(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Options show a connection error when the PBX is unreachable."""
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    simulator.set_accepting(False)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101"]}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    simulator.set_accepting(True)

@@ -1,0 +1,170 @@
+"""Tests of the line sensor, the call event entity, the bus event and the connectivity sensor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.switchvox.const import DOMAIN, EVENT_SWITCHVOX
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from switchvox_simulator import SwitchvoxSimulator
+
+from .helpers import state_of, wait_for
+
+LINE_101 = "sensor.extension_101_line"
+LINE_102 = "sensor.extension_102_line"
+CALL_101 = "event.extension_101_call"
+CALL_102 = "event.extension_102_call"
+CONNECTION = "binary_sensor.switchvox_127_0_0_1_realtime_connection"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_entities_snapshot(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
+    mock_config_entry: MockConfigEntry,
+    simulator: SwitchvoxSimulator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Entities, their registry entries and devices match the snapshot."""
+    entries = er.async_entries_for_config_entry(entity_registry, mock_config_entry.entry_id)
+    assert entries
+    for entity_entry in sorted(entries, key=lambda e: e.entity_id):
+        assert entity_entry == snapshot(name=f"{entity_entry.entity_id}-entry")
+        state = hass.states.get(entity_entry.entity_id)
+        assert state == snapshot(name=f"{entity_entry.entity_id}-state")
+        assert entity_entry.device_id
+        device = device_registry.async_get(entity_entry.device_id)
+        # The simulator's port is random: the URL is checked apart from the snapshot.
+        assert device == snapshot(
+            name=f"{entity_entry.entity_id}-device", exclude=props("configuration_url")
+        )
+        assert device is not None
+        assert device.configuration_url in (None, f"http://127.0.0.1:{simulator.port}/")
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_incoming_call_events(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """An answered call fires ringing, answered, held and hung_up with caller data."""
+    bus = async_capture_events(hass, EVENT_SWITCHVOX)
+    uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    event_state = hass.states.get(CALL_101)
+    assert event_state is not None
+    assert event_state.attributes["event_type"] == "ringing"
+    assert event_state.attributes["caller_name"] == "Zed Zhou"
+    assert event_state.attributes["caller_number"] == "5550100"
+    assert event_state.attributes["unique_id"] == uid
+    line = hass.states.get(LINE_101)
+    assert line is not None
+    assert line.attributes["direction"] == "fromPbx"
+    assert line.attributes["active_channels"] == 1
+    assert line.attributes["call_start"] is not None
+
+    await simulator.answer(uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_the_phone")
+    await simulator.hold(uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_hold")
+    await simulator.resume(uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_the_phone")
+    await simulator.hang_up(uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle")
+
+    calls = [e.data["call_event"] for e in bus]
+    assert calls == ["ringing", "answered", "held", None, "hung_up"]
+    statuses = [(e.data["previous_status"], e.data["status"]) for e in bus]
+    assert statuses == [
+        ("idle", "ringing"),
+        ("ringing", "on_the_phone"),
+        ("on_the_phone", "on_hold"),
+        ("on_hold", "on_the_phone"),
+        ("on_the_phone", "idle"),
+    ]
+    first: Event[Any] = bus[0]
+    device = dr.async_get(hass).async_get(first.data["device_id"])
+    assert device is not None
+    assert (DOMAIN, f"{first.data['config_entry_id']}_101") in device.identifiers
+    assert first.data["extension"] == "101"
+    assert first.data["unique_id"] == uid
+    assert first.data["caller_name"] == "Zed Zhou"
+    assert first.data["caller_number"] == "5550100"
+    assert first.data["direction"] == "fromPbx"
+    assert first.data["dial_data"] is None
+    event_state = hass.states.get(CALL_101)
+    assert event_state is not None
+    assert event_state.attributes["event_type"] == "hung_up"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_missed_call(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """A call that rang and ended unanswered fires missed."""
+    uid = await simulator.ring("102", caller_name="Ann", caller_number="5550111")
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
+    await simulator.hang_up(uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "idle")
+    event_state = hass.states.get(CALL_102)
+    assert event_state is not None
+    assert event_state.attributes["event_type"] == "missed"
+    assert event_state.attributes["caller_name"] == "Ann"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_several_channels(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """A call on hold and another ringing show ringing; one ending keeps the other."""
+    held = await simulator.ring("101", caller_name="First", caller_number="5550001")
+    await simulator.answer(held)
+    await simulator.hold(held)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_hold")
+    ringing = await simulator.ring("101", caller_name="Second", caller_number="5550002")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    line = hass.states.get(LINE_101)
+    assert line is not None
+    assert line.attributes["active_channels"] == 2
+    assert line.attributes["caller_name"] == "Second"
+    await simulator.hang_up(ringing)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_hold")
+    line = hass.states.get(LINE_101)
+    assert line is not None
+    assert line.attributes["caller_name"] == "First"
+    await simulator.hang_up(held)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle")
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_internal_call_dialing(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """An internal call shows calling on the caller and ringing on the callee."""
+    a_uid, b_uid = await simulator.call("101", "102")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "calling")
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
+    event_state = hass.states.get(CALL_101)
+    assert event_state is not None
+    assert event_state.attributes["event_type"] == "dialing"
+    assert b_uid is not None
+    await simulator.answer(b_uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_the_phone")
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "on_the_phone")
+    await simulator.hang_up(a_uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "idle")
+    assert state_of(hass, LINE_101) == "idle"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_connectivity_sensor(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """The connectivity sensor stays available and follows the session."""
+    assert state_of(hass, CONNECTION) == STATE_ON
+    simulator.set_accepting(False)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: state_of(hass, CONNECTION) == STATE_OFF)
+    assert state_of(hass, LINE_101) == STATE_UNAVAILABLE
+    assert state_of(hass, CALL_101) == STATE_UNAVAILABLE
+    simulator.set_accepting(True)
+    await wait_for(hass, lambda: state_of(hass, CONNECTION) == STATE_ON, timeout=10)
+    assert state_of(hass, LINE_101) == "idle"
+    assert state_of(hass, CALL_101) == STATE_UNKNOWN
