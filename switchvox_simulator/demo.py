@@ -1,0 +1,151 @@
+"""Lifelike random call traffic for demos and manual testing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import TYPE_CHECKING, Any, Final
+
+from .pbx import PbxError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Sequence
+
+    from .server import SwitchvoxSimulator
+
+_LOGGER = logging.getLogger(__name__)
+
+STAFF_NAMES: Final = (
+    "Alice Archer",
+    "Bruno Baptiste",
+    "Chloé Chen",
+    "Dmitri Dvořák",
+    "Esther Eze",
+    "Farid Farouk",
+    "Greta Gunnarsdóttir",
+    "Hiro Hayashi",
+    "Ines Ibáñez",
+    "Jamal Jones",
+)
+
+CALLER_NAMES: Final = (
+    "Acme Plumbing",
+    "Maria Gonzalez",
+    "WIRELESS CALLER",
+    "Dr. Priya Natarajan",
+    "Oak Street Dental",
+    "Tom O'Brien",
+    "Springfield Library",
+    "Lena Fischer",
+    "",
+    "Unknown",
+    "Kwame Mensah",
+    "Northwind Traders",
+)
+
+AREA_CODES: Final = ("212", "312", "415", "503", "617", "720", "808", "919")
+
+
+def staff_name(index: int) -> str:
+    """Return a lifelike display name for the index-th extension."""
+    if index < len(STAFF_NAMES):
+        return STAFF_NAMES[index]
+    return f"Extension User {index + 1}"
+
+
+def fake_number(rng: random.Random) -> str:
+    """Return a fictional North American number (555-01xx is reserved for fiction)."""
+    return f"{rng.choice(AREA_CODES)}5550{rng.randint(100, 199)}"
+
+
+class DemoTraffic:
+    """Generate random incoming, internal and outgoing calls on a running simulator."""
+
+    def __init__(
+        self,
+        sim: SwitchvoxSimulator,
+        extensions: Sequence[str],
+        *,
+        calls_per_minute: float = 6.0,
+        max_concurrent: int = 4,
+        seed: int | None = None,
+    ) -> None:
+        self._sim = sim
+        self._extensions = list(extensions)
+        self._rate = max(calls_per_minute, 0.01)
+        self._max_concurrent = max_concurrent
+        self._rng = random.Random(seed)  # noqa: S311 - fake traffic, not crypto
+        self._active = 0
+
+    async def run(self) -> None:
+        """Start calls forever at the configured average rate (cancel to stop)."""
+        while True:
+            await asyncio.sleep(self._rng.expovariate(self._rate / 60.0))
+            if self._active >= self._max_concurrent or not self._extensions:
+                continue
+            roll = self._rng.random()
+            if roll < 0.6:
+                flow = self._incoming
+            elif roll < 0.85 and len(self._extensions) > 1:
+                flow = self._internal
+            else:
+                flow = self._outgoing
+            self._active += 1
+            self._sim.spawn(self._guard(flow), name="switchvox-sim-demo-call")
+
+    async def _guard(self, flow: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run one call flow, counting it as active; a channel ended elsewhere is fine."""
+        try:
+            with contextlib.suppress(PbxError):
+                await flow()
+        finally:
+            self._active -= 1
+
+    async def _pause(self, low: float, high: float) -> None:
+        """Sleep a random time between low and high seconds."""
+        await asyncio.sleep(self._rng.uniform(low, high))
+
+    async def _talk(self, unique_id: str) -> None:
+        """Talk for a while, maybe with a hold in the middle, then hang up."""
+        await self._pause(3, 25)
+        if self._rng.random() < 0.25:
+            await self._sim.hold(unique_id)
+            await self._pause(3, 12)
+            await self._sim.resume(unique_id)
+            await self._pause(2, 20)
+        await self._sim.hang_up(unique_id)
+
+    async def _incoming(self) -> None:
+        """Ring an extension from outside; answer it or let it be missed."""
+        extension = self._rng.choice(self._extensions)
+        unique_id = await self._sim.ring(
+            extension,
+            caller_name=self._rng.choice(CALLER_NAMES),
+            caller_number=fake_number(self._rng),
+        )
+        await self._pause(2, 12)
+        if self._rng.random() < 0.3:
+            await self._sim.hang_up(unique_id)  # missed
+            return
+        await self._sim.answer(unique_id)
+        await self._talk(unique_id)
+
+    async def _internal(self) -> None:
+        """Call one extension from another."""
+        caller, callee = self._rng.sample(self._extensions, 2)
+        a_uid, b_uid = await self._sim.call(caller, callee)
+        await self._pause(2, 8)
+        if b_uid is None or self._rng.random() < 0.2:
+            await self._sim.hang_up(a_uid)
+            return
+        await self._sim.answer(b_uid)
+        await self._talk(self._rng.choice((a_uid, b_uid)))
+
+    async def _outgoing(self) -> None:
+        """Call an outside number from an extension; it answers by itself."""
+        extension = self._rng.choice(self._extensions)
+        a_uid, _ = await self._sim.call(extension, fake_number(self._rng))
+        await asyncio.sleep(self._sim.outside_answer_delay + 0.1)
+        await self._talk(a_uid)

@@ -1,0 +1,1 @@
+"""Tests for the Switchvox PBX simulator."""
