@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
-import pytest
-
-from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from switchvox_simulator import SwitchvoxSimulator
 
-from ..conftest import PASSWORD
+from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from switchvox_simulator import SwitchvoxSimulator
+from tests.conftest import PASSWORD
 
 
 def _user_input(simulator: SwitchvoxSimulator, **overrides: Any) -> dict[str, Any]:
@@ -77,9 +76,7 @@ async def test_user_flow_errors_then_recover(
 async def test_user_flow_unknown_error(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
     """An unexpected exception shows the unknown error."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    with patch(
-        "custom_components.switchvox.config_flow.async_validate", side_effect=RuntimeError
-    ):
+    with patch("custom_components.switchvox.config_flow.async_validate", side_effect=RuntimeError):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], _user_input(simulator)
         )
@@ -144,7 +141,12 @@ async def test_reconfigure_flow(
     assert result["errors"] == {"base": "cannot_connect"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_HOST: "LOCALHOST", CONF_PORT: simulator.port, CONF_SSL: False, CONF_VERIFY_SSL: False},
+        {
+            CONF_HOST: "LOCALHOST",
+            CONF_PORT: simulator.port,
+            CONF_SSL: False,
+            CONF_VERIFY_SSL: False,
+        },
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.switchvox.const import DOMAIN, EVENT_SWITCHVOX
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from switchvox_simulator import SwitchvoxSimulator
 
 from .helpers import state_of, wait_for

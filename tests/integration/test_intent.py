@@ -1,0 +1,55 @@
+"""Tests of the Assist dial intent."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import intent
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.switchvox.intent import INTENT_DIAL
+from switchvox_simulator import SwitchvoxSimulator
+
+from .helpers import state_of, wait_for
+
+
+async def _handle(hass: HomeAssistant, target: str) -> intent.IntentResponse:
+    """Handle the dial intent for ``target``."""
+    return await intent.async_handle(hass, "test", INTENT_DIAL, {"target": {"value": target}})
+
+
+async def test_dial_by_number(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """ "Call 1 0 2" dials 102."""
+    response = await _handle(hass, "1-0-2")
+    assert response.speech["plain"]["speech"] == "Calling 1-0-2"
+    dial = next(params for method, params in simulator.requests if method == "dial")
+    assert dial == {"extension": "102"}
+
+
+async def test_dial_by_name(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """ "Call Bob" dials the watched extension whose account is Bob's, once it was seen."""
+    with pytest.raises(intent.IntentHandleError):
+        await _handle(hass, "Bob Baker")
+    uid = await simulator.ring("102", caller_name="X", caller_number="5550000")
+    await wait_for(hass, lambda: state_of(hass, "sensor.extension_102_line") == "ringing")
+    await simulator.hang_up(uid)
+    await _handle(hass, "bob baker")
+    await _handle(hass, "Bob")
+    dials = [params for method, params in simulator.requests if method == "dial"]
+    assert dials == [{"extension": "102"}, {"extension": "102"}]
+
+
+async def test_dial_errors(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """A PBX refusal and a missing entry are intent errors."""
+    simulator.set_can_dial("101", False)
+    with pytest.raises(intent.IntentHandleError):
+        await _handle(hass, "102")
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(intent.IntentHandleError):
+        await _handle(hass, "102")
