@@ -21,7 +21,7 @@ async def _handle(hass: HomeAssistant, target: str) -> intent.IntentResponse:
 async def test_dial_by_number(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
-    """ "Call 1 0 2" dials 102."""
+    """Saying "call 1 0 2" dials 102."""
     response = await _handle(hass, "1-0-2")
     assert response.speech["plain"]["speech"] == "Calling 1-0-2"
     dial = next(params for method, params in simulator.requests if method == "dial")
@@ -31,7 +31,7 @@ async def test_dial_by_number(
 async def test_dial_by_name(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
-    """ "Call Bob" dials the watched extension whose account is Bob's, once it was seen."""
+    """Saying "call Bob" dials the watched extension whose account is Bob's, once it was seen."""
     with pytest.raises(intent.IntentHandleError):
         await _handle(hass, "Bob Baker")
     uid = await simulator.ring("102", caller_name="X", caller_number="5550000")
