@@ -16,6 +16,9 @@ from typing import Final
 from .models import Account, LineState, LineStatus
 
 MAX_CHANNELS_PER_EXTENSION: Final = 32
+# Distinct undocumented status values remembered per line (for diagnostics); a hostile or broken
+# PBX must not grow this without limit.
+MAX_UNKNOWN_STATUSES: Final = 16
 
 # Highest first: a ringing phone is what people react to, then the call in progress, then a
 # call being placed; a held call only shows when nothing else is going on.
@@ -102,7 +105,8 @@ class Line:
         status = state.status
         if status is LineStatus.UNKNOWN:
             # Keep the last known state of the channel; expose the raw value meanwhile.
-            self.unknown_statuses.add(state.raw_status)
+            if len(self.unknown_statuses) < MAX_UNKNOWN_STATUSES:
+                self.unknown_statuses.add(state.raw_status)
             if channel is None:
                 return None
             channel.state = state

@@ -242,13 +242,13 @@ class RpcResponse:
         error = data.get("error")
         if error is not None:
             if not isinstance(error, Mapping):
-                return cls(response_id, error_code=-32603, error_message=str(error)[:200])
+                return cls(response_id, error_code=-32603, error_message=_message(error, 200))
             code = error.get("code")
             message = error.get("message")
             return cls(
                 response_id,
                 error_code=code if isinstance(code, int) and not isinstance(code, bool) else -32603,
-                error_message=str(message)[:MAX_TEXT_LENGTH] if message is not None else "",
+                error_message=_message(message, MAX_TEXT_LENGTH),
             )
         if "result" not in data:
             raise SwitchvoxMessageError("response has neither result nor error")
@@ -261,7 +261,10 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     number: float | None = None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range (JSON allows it)
+            return None
     elif isinstance(value, str):
         text = value.strip()
         if not text or len(text) > 64:
@@ -313,8 +316,27 @@ def _text(value: object, limit: int = MAX_TEXT_LENGTH) -> str | None:
         text = value.strip()
         return text[:limit] if text else None
     if isinstance(value, int):
-        return str(value)
+        try:
+            return str(value)[:limit]
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            return None
     return None
+
+
+def _message(value: object, limit: int) -> str:
+    """Return an error message as bounded text, never building the text of a whole structure.
+
+    ``str()`` of a huge or deeply nested list would cost memory or raise RecursionError.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, (bool, float)):
+        return str(value)
+    if isinstance(value, int):
+        return _text(value, limit) or "<int>"
+    return f"<{type(value).__name__}>"
 
 
 def _first_text(data: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
