@@ -112,22 +112,23 @@ class DemoTraffic:
         await self._pause(3, 25)
         if self._rng.random() < 0.25:
             await self._sim.hold(unique_id)
+            _LOGGER.info("demo: call on hold [%s]", unique_id)
             await self._pause(3, 12)
             await self._sim.resume(unique_id)
             await self._pause(2, 20)
         await self._sim.hang_up(unique_id)
+        _LOGGER.info("demo: hung up [%s]", unique_id)
 
     async def _incoming(self) -> None:
         """Ring an extension from outside; answer it or let it be missed."""
         extension = self._rng.choice(self._extensions)
-        unique_id = await self._sim.ring(
-            extension,
-            caller_name=self._rng.choice(CALLER_NAMES),
-            caller_number=fake_number(self._rng),
-        )
+        name, number = self._rng.choice(CALLER_NAMES), fake_number(self._rng)
+        unique_id = await self._sim.ring(extension, caller_name=name, caller_number=number)
+        _LOGGER.info("demo: %s (%s) rings %s [%s]", name or "?", number, extension, unique_id)
         await self._pause(2, 12)
         if self._rng.random() < 0.3:
-            await self._sim.hang_up(unique_id)  # missed
+            _LOGGER.info("demo: %s missed the call [%s]", extension, unique_id)
+            await self._sim.hang_up(unique_id)
             return
         await self._sim.answer(unique_id)
         await self._talk(unique_id)
@@ -136,6 +137,7 @@ class DemoTraffic:
         """Call one extension from another."""
         caller, callee = self._rng.sample(self._extensions, 2)
         a_uid, b_uid = await self._sim.call(caller, callee)
+        _LOGGER.info("demo: %s calls %s [%s, %s]", caller, callee, a_uid, b_uid)
         await self._pause(2, 8)
         if b_uid is None or self._rng.random() < 0.2:
             await self._sim.hang_up(a_uid)
@@ -145,7 +147,8 @@ class DemoTraffic:
 
     async def _outgoing(self) -> None:
         """Call an outside number from an extension; it answers by itself."""
-        extension = self._rng.choice(self._extensions)
-        a_uid, _ = await self._sim.call(extension, fake_number(self._rng))
+        extension, number = self._rng.choice(self._extensions), fake_number(self._rng)
+        a_uid, _ = await self._sim.call(extension, number)
+        _LOGGER.info("demo: %s calls out to %s [%s]", extension, number, a_uid)
         await asyncio.sleep(self._sim.outside_answer_delay + 0.1)
         await self._talk(a_uid)

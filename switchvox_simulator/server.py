@@ -40,6 +40,8 @@ NOT_AUTHENTICATED: Final = -32000
 NOT_AUTHORIZED: Final = -32001
 ALREADY_AUTHENTICATED: Final = -32002
 
+_FROZEN_POLL_INTERVAL: Final = 0.05
+
 METHODS: Final = frozenset({"login", "logout", "subscribe", "unsubscribe", "dial"})
 
 type AfterAction = Callable[[], Awaitable[None]]
@@ -308,8 +310,18 @@ class SwitchvoxSimulator:
             if self._responding:
                 await original_send(pkt)
 
+        original_poll = socket.poll
+
+        async def poll() -> Any:
+            """Hold long-poll GETs open while frozen (no 400 after ping_timeout)."""
+            # Polled: a close (drop/stop) must wake it too, and sockets have no event for that.
+            while not self._responding and not socket.closed:  # noqa: ASYNC110
+                await asyncio.sleep(_FROZEN_POLL_INTERVAL)
+            return await original_poll()
+
         socket.receive = receive
         socket.send = send
+        socket.poll = poll
 
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Refuse new Engine.IO handshakes when not accepting; remember socket.io transports."""
@@ -711,6 +723,14 @@ class SwitchvoxSimulator:
     def requests(self) -> list[tuple[str, Any]]:
         """Return every (method, params) received, passwords replaced by "***"."""
         return self._requests
+
+    async def wait_until(
+        self, predicate: Callable[[], bool], *, within: float = 5.0, step: float = 0.01
+    ) -> None:
+        """Poll ``predicate`` until true; raise TimeoutError after ``within`` seconds."""
+        async with asyncio.timeout(within):
+            while not predicate():  # noqa: ASYNC110 - an arbitrary predicate has no event
+                await asyncio.sleep(step)
 
     def channels(self, extension: str) -> list[str]:
         """Return the uniqueIds of the live channels on ``extension``."""

@@ -18,7 +18,7 @@ import socketio_v4.client
 from switchvox_simulator import SOCKETIO_PATH, SwitchvoxSimulator
 
 TIMEOUT = 5.0
-PASSWORD = "secret"  # noqa: S105 - test account
+PASSWORD = "secret"
 
 
 def _disarm_signal_handlers() -> None:

@@ -423,7 +423,11 @@ async def test_polling_transport(sim: SwitchvoxSimulator, make_client: MakeClien
 
 
 async def test_half_open(socket_enabled: None) -> None:
-    """set_responding(False) silences requests and pings until the client's ping timeout fires."""
+    """set_responding(False) silences requests and pings until the client's ping timeout fires.
+
+    (Over long-polling, engineio_v3's client only notices when its blocked GET times out, after
+    max(ping_interval, ping_timeout) + 5 s, so this uses the websocket transport.)
+    """
     async with SwitchvoxSimulator(ping_interval=0.3, ping_timeout=0.5) as sim:
         sim.add_account("101", "secret", "Alice Archer")
         client = RawClient(sim.url)
@@ -469,6 +473,30 @@ async def test_accepting_and_listening(sim: SwitchvoxSimulator, make_client: Mak
     assert sim.port == port
     client = await make_client()
     assert (await client.login())["result"] is True
+
+
+async def test_stop_with_connected_clients(socket_enabled: None) -> None:
+    """stop() is quick even with clients connected (websocket, polling, frozen) and mid-delay."""
+    sim = SwitchvoxSimulator()
+    sim.add_account("101", "secret", "Alice Archer")
+    await sim.start()
+    clients = [RawClient(sim.url), RawClient(sim.url, transports=["polling"])]
+    try:
+        for client in clients:
+            await client.connect()
+            await client.login()
+        sim.set_delay("subscribe", 30)
+        clients[0].start("subscribe", {"topic": LINE, "targets": []})
+        await sim.call("101", "5551234")
+        sim.set_responding(False)
+        started = time.monotonic()
+        await sim.stop()
+        assert time.monotonic() - started < 2
+        for client in clients:
+            await asyncio.wait_for(client.disconnected.wait(), 5)
+    finally:
+        for client in clients:
+            await client.close()
 
 
 async def test_tls(socket_enabled: None) -> None:
@@ -568,8 +596,6 @@ async def test_demo_traffic(socket_enabled: None) -> None:
         for index, extension in enumerate(("101", "102", "103")):
             sim.add_account(extension, "demo", f"User {index}")
         sim.start_demo(calls_per_minute=6000, max_concurrent=3, seed=1)
-        for _ in range(100):
-            if any(sim.channels(e) for e in ("101", "102", "103")):
-                break
-            await asyncio.sleep(0.02)
-        assert any(sim.channels(e) for e in ("101", "102", "103"))
+        await sim.wait_until(lambda: any(sim.channels(e) for e in ("101", "102", "103")))
+        with pytest.raises(TimeoutError):
+            await sim.wait_until(lambda: False, within=0.05)
