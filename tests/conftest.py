@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
-import pytest
-
-from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from switchvox_simulator import SwitchvoxSimulator
 
 PASSWORD = "s3cr3t-Pa55"  # noqa: S105 - a test credential, searched for in logs by the tests
@@ -23,9 +23,35 @@ ACCOUNTS: tuple[tuple[str, str, list[str] | None], ...] = (
 )
 
 
+# How Home Assistant reports the use of an API it will remove (helpers.frame, deprecation).
+DEPRECATION_MARKERS = (
+    "will stop working in Home Assistant",
+    "will be removed in HA Core",
+    "The deprecated ",
+    "is deprecated",
+)
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail any test during which Home Assistant reports a deprecated API being used.
+
+    Users run newer releases than the one tested here, where those APIs are gone.
+    """
+    yield
+    reports = [
+        record.getMessage()
+        for when in ("setup", "call")
+        for record in caplog.get_records(when)
+        if record.name.startswith("homeassistant")
+        and any(marker in record.getMessage() for marker in DEPRECATION_MARKERS)
+    ]
+    assert not reports, f"Home Assistant reported deprecated API use: {reports}"
 
 
 @pytest.fixture
