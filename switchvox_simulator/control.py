@@ -154,6 +154,15 @@ async def _ignore(sim: SwitchvoxSimulator, body: Body) -> Any:
     return {"ok": True}
 
 
+async def _error(sim: SwitchvoxSimulator, body: Body) -> Any:
+    """Force (or clear, with code null) an error answer for a method."""
+    code = body.get("code")
+    if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+        raise BadRequestError("'code' must be an integer or null")
+    sim.set_error(_str(body, "method"), code, str(body.get("message", "Error")), body.get("data"))
+    return {"ok": True}
+
+
 async def _flood(sim: SwitchvoxSimulator, body: Body) -> Any:
     """Send many notifications quickly."""
     count = _int(body, "count")
@@ -194,6 +203,7 @@ ACTIONS: dict[str, Action] = {
     "accepting": _accepting,
     "delay": _delay,
     "ignore": _ignore,
+    "error": _error,
     "flood": _flood,
     "notify": _notify,
     "send_raw": _send_raw,

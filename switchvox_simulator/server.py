@@ -139,6 +139,7 @@ class SwitchvoxSimulator:
         self._accepting = True
         self._delays: dict[str, float] = {}
         self._ignored: set[str] = set()
+        self._errors: dict[str, JsonDict] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._io_tasks: set[asyncio.Future[Any]] = set()
         self._transports: set[asyncio.Transport] = set()
@@ -377,7 +378,11 @@ class SwitchvoxSimulator:
             return
         if delay := self._delays.get(method):
             await asyncio.sleep(delay)
-        outcome = await self._dispatch(session, method, params)
+        forced = self._errors.get(method)
+        if forced is not None:
+            outcome = _Outcome(result=False, error=dict(forced))
+        else:
+            outcome = await self._dispatch(session, method, params)
         if "id" in data:
             await self._respond(sid, request_id, outcome)
         if outcome.after is not None:
@@ -670,6 +675,18 @@ class SwitchvoxSimulator:
             self._ignored.add(method)
         else:
             self._ignored.discard(method)
+
+    def set_error(
+        self, method: str, code: int | None, message: str = "Error", data: Any = None
+    ) -> None:
+        """Answer every ``method`` request with this error, unhandled (code None clears)."""
+        if code is None:
+            self._errors.pop(method, None)
+            return
+        error: JsonDict = {"code": code, "message": message}
+        if data is not None:
+            error["data"] = data
+        self._errors[method] = error
 
     def set_accepting(self, value: bool) -> None:
         """Refuse (False) new Engine.IO handshakes with HTTP 503; the port stays bound."""

@@ -393,6 +393,19 @@ async def test_delay_and_ignore(sim: SwitchvoxSimulator, make_client: MakeClient
     assert sim.channels("101") == []
     sim.set_ignore("dial", False)
     assert (await client.request("dial", {"extension": "102"}))["result"] is True
+    sim.set_error("dial", -32603, "Internal error", {"why": "test"})
+    response = await client.request("dial", {"extension": "102"})
+    assert response["error"] == {
+        "code": -32603,
+        "message": "Internal error",
+        "data": {"why": "test"},
+    }
+    sim.set_error("dial", None)
+    assert (await client.request("dial", {"extension": "102"}))["result"] is True
+    sim.set_error("login", -32001, "Realtime API not allowed")
+    other = await make_client()
+    assert (await other.login())["error"]["code"] == -32001
+    assert sim.sessions == 1
 
 
 # -- connection faults ------------------------------------------------------------------------
@@ -568,6 +581,8 @@ async def test_http_control(sim: SwitchvoxSimulator, make_client: MakeClient) ->
         await post("accepting", {"value": True})
         await post("delay", {"method": "dial", "seconds": 0})
         await post("ignore", {"method": "dial", "value": False})
+        await post("error", {"method": "dial", "code": -32603, "message": "boom"})
+        await post("error", {"method": "dial", "code": None})
         await post("can_dial", {"extension": "101", "value": True})
         await post("account", {"extension": "107", "password": "p", "display_name": "Gus"})
         await post("responding", {"value": "yes"}, 400)
