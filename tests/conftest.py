@@ -13,7 +13,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from switchvox_simulator import SwitchvoxSimulator
 
-PASSWORD = "s3cr3t-Pa55"  # noqa: S105 - a test credential, searched for in logs by the tests
+PASSWORD = "s3cr3t-Pa55"  # a test credential, searched for in logs by the tests
 
 ACCOUNTS: tuple[tuple[str, str, list[str] | None], ...] = (
     ("101", "Alice Archer", None),

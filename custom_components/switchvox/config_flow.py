@@ -85,8 +85,7 @@ def entry_unique_id(data: Mapping[str, Any]) -> str:
 def _normalize(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Trim and lower-case the host and trim the extension."""
     data = dict(user_input)
-    if CONF_HOST in data:
-        data[CONF_HOST] = data[CONF_HOST].strip().lower().strip("[]")
+    data[CONF_HOST] = data[CONF_HOST].strip().lower().strip("[]")
     if CONF_EXTENSION in data:
         data[CONF_EXTENSION] = str(data[CONF_EXTENSION]).strip()
     return data

@@ -223,3 +223,42 @@ async def test_options_flow_cannot_connect(
     )
     assert result["errors"] == {"base": "cannot_connect"}
     simulator.set_accepting(True)
+
+
+@pytest.mark.parametrize("simulator_options", [{"tls": True}])
+async def test_user_flow_self_signed_certificate(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """A self-signed certificate with verification on explains the option; off works."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(simulator, **{CONF_SSL: True})
+    )
+    assert result["errors"] == {"base": "certificate_verify_failed"}
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(simulator, **{CONF_SSL: True, CONF_VERIFY_SSL: False})
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VERIFY_SSL] is False
+
+
+async def test_reconfigure_same_address(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reconfiguring only the TLS options keeps the unique id."""
+    unique_id = init_integration.unique_id
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: simulator.port,
+            CONF_SSL: False,
+            CONF_VERIFY_SSL: False,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.unique_id == unique_id
+    assert init_integration.data[CONF_VERIFY_SSL] is False
+    await hass.async_block_till_done()
