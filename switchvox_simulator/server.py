@@ -185,8 +185,12 @@ class SwitchvoxSimulator:
             self._ssl_context = tls.server_context(self.cert_path, self.key_path)
         app = self._build_app()
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await self._listen()
+        try:
+            await self._runner.setup()
+            await self._listen()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def _listen(self) -> None:
         """Open the TCP listener (on self.port; the first time 0 picks a free port)."""
@@ -205,13 +209,16 @@ class SwitchvoxSimulator:
         """Close every connection and the listener, cancel all tasks, remove temp files."""
         self._stopping = True
         await self._cancel(self._tasks)
+        await self._cancel(self._io_tasks)
         if self._sio is not None:
             await self.drop_connections()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
             self._site = None
+        # Requests still in flight during cleanup may have started more tasks.
         await self._cancel(self._io_tasks)
+        await self._cancel(self._tasks)
         if self._sio is not None:
             self._sio.eio.sockets.clear()
             self._sio = None

@@ -512,6 +512,27 @@ async def test_stop_with_connected_clients(socket_enabled: None) -> None:
             await client.close()
 
 
+async def test_restart_same_port(socket_enabled: None) -> None:
+    """stop() then start() serves again on the same port with the same accounts (PBX restart)."""
+    sim = SwitchvoxSimulator()
+    sim.add_account("101", "secret", "Alice Archer")
+    await sim.start()
+    try:
+        port = sim.port
+        await sim.stop()
+        await sim.start()
+        assert sim.port == port
+        client = RawClient(sim.url)
+        try:
+            await client.connect()
+            assert (await client.login())["result"] is True
+        finally:
+            await client.close()
+    finally:
+        await sim.stop()
+        await sim.stop()
+
+
 async def test_tls(socket_enabled: None) -> None:
     """TLS mode serves a self-signed cert for 127.0.0.1 that clients can trust explicitly."""
     async with SwitchvoxSimulator(tls=True) as sim:
