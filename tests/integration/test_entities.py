@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from syrupy.assertion import SnapshotAssertion
@@ -168,3 +169,36 @@ async def test_connectivity_sensor(hass: HomeAssistant, simulator: SwitchvoxSimu
     await wait_for(hass, lambda: state_of(hass, CONNECTION) == STATE_ON, timeout=10)
     assert state_of(hass, LINE_101) == "idle"
     assert state_of(hass, CALL_101) == STATE_UNKNOWN
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_unknown_status_keeps_last_state(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An undocumented status keeps the line's last state and is logged once."""
+    await simulator.notify("101", {"uniqueId": "u-1", "status": "ringing"})
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    for _ in range(3):
+        await simulator.notify("101", {"uniqueId": "u-1", "status": "parkedOnMars"})
+    await simulator.notify("102", {"uniqueId": "u-2", "status": "ringing"})
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
+    assert state_of(hass, LINE_101) == "ringing"
+    assert caplog.text.count("parkedOnMars") == 1
+    await simulator.notify("101", {"uniqueId": "u-1", "status": "idle"})
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle")
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_update_entity_keeps_pushed_state(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """Asking for an update does not poll the PBX or lose pushed state."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    await simulator.ring("101", caller_name="Keep", caller_number="5550003")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    requests = len(simulator.requests)
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": LINE_101}, blocking=True
+    )
+    assert state_of(hass, LINE_101) == "ringing"
+    assert len(simulator.requests) == requests
