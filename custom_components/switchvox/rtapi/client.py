@@ -45,7 +45,10 @@ class _RateLimitedWarning:
         if now - self._last < self._interval:
             self._suppressed += 1
             return
-        _LOGGER.warning("%s (%d more since the last report)", msg % args, self._suppressed)
+        if self._suppressed:
+            _LOGGER.warning("%s (and %d more since the last report)", msg % args, self._suppressed)
+        else:
+            _LOGGER.warning(msg, *args)
         self._last = now
         self._suppressed = 0
 
@@ -151,9 +154,20 @@ class SwitchvoxClient:
         self._extension = extension
 
     async def logout(self) -> None:
-        """End the session; the PBX then drops the connection."""
+        """End the session; the PBX then drops the connection.
+
+        The PBX may drop the connection before its response arrives ("pending responses are
+        lost"): a drop while logging out is the expected outcome, not an error.
+        """
+        was_connected = self.connected
         try:
             await self.request("logout", {})
+        except SwitchvoxTimeoutError:
+            raise
+        except SwitchvoxConnectionError:
+            if not was_connected:
+                raise
+            _LOGGER.debug("Connection closed while logging out")
         finally:
             await self.disconnect()
 
