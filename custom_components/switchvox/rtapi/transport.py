@@ -14,6 +14,7 @@ that other libraries need. It is untyped and has three hazards this module conta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 import logging
 import signal
@@ -50,13 +51,29 @@ def _disarm_signal_handlers() -> None:
 
 
 class _QuietLogger:
-    """Logger for the transport: packet traces (INFO/DEBUG) may hold secrets and are dropped."""
+    """Logger for the transport: packet traces (INFO/DEBUG) may hold secrets and are dropped.
+
+    Exceptions passed as arguments are remembered (never logged): engineio reports a failed
+    long-polling request only at INFO and then raises a bare "Connection refused", which
+    would hide a certificate failure.
+    """
+
+    def __init__(self) -> None:
+        self.last_error: BaseException | None = None
+
+    def _remember(self, args: tuple[Any, ...]) -> None:
+        """Keep the last exception among ``args``."""
+        for arg in args:
+            if isinstance(arg, BaseException):
+                self.last_error = arg
 
     def debug(self, *args: Any, **kwargs: Any) -> None:
         """Drop packet-level tracing."""
+        self._remember(args)
 
     def info(self, *args: Any, **kwargs: Any) -> None:
         """Drop packet-level tracing (it includes packet payloads)."""
+        self._remember(args)
 
     def warning(self, msg: str, *args: Any, **kwargs: Any) -> None:
         """Forward transport warnings at debug level: the client reports what matters."""
@@ -72,13 +89,19 @@ class _QuietLogger:
         _LOGGER.warning(msg, *args, exc_info=True)  # noqa: LOG014
 
 
-def _connection_error(err: BaseException, url: str) -> SwitchvoxConnectionError:
-    """Translate a transport failure, recognising certificate problems in its cause chain."""
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, _CERTIFICATE_ERRORS):
-            return SwitchvoxTLSError(f"TLS certificate of {url} failed verification: {seen}")
-        seen = seen.__cause__ or seen.__context__
+def _connection_error(
+    err: BaseException, url: str, underlying: BaseException | None = None
+) -> SwitchvoxConnectionError:
+    """Translate a transport failure, recognising certificate problems in its cause chain.
+
+    ``underlying`` is an error the transport reported on the side (see :class:`_QuietLogger`).
+    """
+    for first in (err, underlying):
+        seen: BaseException | None = first
+        while seen is not None:
+            if isinstance(seen, _CERTIFICATE_ERRORS):
+                return SwitchvoxTLSError(f"TLS certificate of {url} failed verification: {seen}")
+            seen = seen.__cause__ or seen.__context__
     return SwitchvoxConnectionError(f"Cannot connect to {url}: {err}")
 
 
@@ -102,6 +125,7 @@ class SocketIOTransport:
         self._session: aiohttp.ClientSession | None = None
         self._sio: Any = None
         self._closing = False
+        self._dropped = False
 
     @property
     def connected(self) -> bool:
@@ -130,7 +154,7 @@ class SocketIOTransport:
         except (socketio_v4.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
             await self._close_session()
             self._sio = None
-            raise _connection_error(err, url) from err
+            raise _connection_error(err, url, quiet.last_error) from err
         except BaseException:
             await self._close_session()
             self._sio = None
@@ -167,6 +191,15 @@ class SocketIOTransport:
         return handler
 
     async def _handle_disconnect(self) -> None:
-        """Tell the owner the connection dropped (not for a disconnect we asked for)."""
+        """Tell the owner the connection dropped, once (not for a disconnect we asked for).
+
+        engineio runs the handler of every received message in a task of its own but reports
+        a closing packet at once: yield first, so that messages which arrived before the drop
+        (the response to logout, say) are delivered before it.
+        """
+        if self._closing or self._dropped:
+            return
+        self._dropped = True
+        await asyncio.sleep(0)
         if not self._closing:
             self._on_disconnect()
