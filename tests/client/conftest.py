@@ -52,12 +52,6 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = TIMEOUT) ->
             await asyncio.sleep(0.01)
 
 
-async def settle() -> None:
-    """Let the background tasks of closed connections finish (engineio ends them lazily)."""
-    for _ in range(5):
-        await asyncio.sleep(0.01)
-
-
 @pytest.fixture
 def simulator_options() -> dict[str, Any]:
     """Answer outside calls quickly so dial tests stay fast."""
@@ -83,7 +77,6 @@ async def make_client(
     yield factory
     for client in clients:
         await client.disconnect()
-    await settle()
 
 
 @pytest.fixture

@@ -85,6 +85,7 @@ class SwitchvoxClient:
         self._connection_listeners: list[ConnectionListener] = []
         self._warn_malformed = _RateLimitedWarning(MALFORMED_LOG_INTERVAL)
         self._extension: str | None = None
+        self._closing_tasks: set[asyncio.Task[None]] = set()
         self.malformed_messages = 0
 
     @property
@@ -143,10 +144,12 @@ class SwitchvoxClient:
         """Close the connection without logging out; pending requests fail."""
         transport, self._transport = self._transport, None
         self._extension = None
-        if transport is None:
-            return
-        self._fail_pending(SwitchvoxConnectionError("Connection closed"))
-        await transport.disconnect()
+        if transport is not None:
+            self._fail_pending(SwitchvoxConnectionError("Connection closed"))
+            await transport.disconnect()
+        if self._closing_tasks:
+            # A dropped connection is still being released in the background: finish it.
+            await asyncio.wait(tuple(self._closing_tasks))
 
     async def login(self, extension: str, password: str) -> None:
         """Authenticate this connection's session as ``extension``."""
@@ -311,6 +314,8 @@ class SwitchvoxClient:
         if transport is not None:
             # The transport has already torn the socket down; release its HTTP session.
             task = asyncio.get_running_loop().create_task(transport.disconnect())
+            self._closing_tasks.add(task)
+            task.add_done_callback(self._closing_tasks.discard)
             task.add_done_callback(_discard_result)
             _LOGGER.debug("Connection to %s lost", self.url)
             self._notify_connection(connected=False)

@@ -31,6 +31,9 @@ import socketio_v4.exceptions
 from .exceptions import SwitchvoxConnectionError, SwitchvoxTLSError
 
 SOCKETIO_PATH: Final = "rtapi/socket.io"
+# How long a disconnect waits for engineio's background loops to end before cancelling them.
+CLOSE_GRACE: Final = 1.0
+_ENGINEIO_TASKS: Final = ("read_loop_task", "write_loop_task", "ping_loop_task")
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -152,12 +155,12 @@ class SocketIOTransport:
         try:
             await sio.connect(url, transports=self._transports, socketio_v4_path=SOCKETIO_PATH)
         except (socketio_v4.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
-            await self._close_session()
             self._sio = None
+            await self._release(sio)
             raise _connection_error(err, url, quiet.last_error) from err
         except BaseException:
-            await self._close_session()
             self._sio = None
+            await self._release(sio)
             raise
 
     async def emit(self, event: str, data: object) -> None:
@@ -173,6 +176,32 @@ class SocketIOTransport:
         try:
             if sio is not None:
                 await sio.disconnect()
+        finally:
+            await self._release(sio)
+
+    async def _release(self, sio: Any) -> None:
+        """End engineio's background loops and close every HTTP session of the connection.
+
+        engineio_v3 does not wait for its loops on disconnect, and a long-polling loop that
+        finds our session closed opens one of its own: wait for the loops (cancelling the
+        stragglers after CLOSE_GRACE), then close whichever session engineio holds, and ours.
+        """
+        try:
+            eio = getattr(sio, "eio", None)
+            tasks = [
+                task
+                for name in _ENGINEIO_TASKS
+                if (task := getattr(eio, name, None)) is not None and not task.done()
+            ]
+            if tasks:
+                _done, pending = await asyncio.wait(tasks, timeout=CLOSE_GRACE)
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    await asyncio.wait(pending)
+            http = getattr(eio, "http", None)
+            if http is not None and http is not self._session and not http.closed:
+                await http.close()
         finally:
             await self._close_session()
 
