@@ -1,0 +1,378 @@
+"""Run the benchmarks: ``python -m benchmarks [--smoke] [--runs N] [--only SCENARIO ...]``.
+
+This process hosts the simulator; every run of every scenario starts a fresh worker process
+(``benchmarks.worker``) with a real Home Assistant core, and a fresh simulator. Each figure is
+the median over the runs. The table is printed and written to ``benchmarks/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import json
+import logging
+import os
+from pathlib import Path
+import platform
+import statistics
+import sys
+import time
+from typing import Any
+
+from switchvox_simulator import SwitchvoxSimulator
+from switchvox_simulator.load import LoadGenerator, add_accounts
+
+from .protocol import PASSWORD, extensions
+
+RESULTS = Path(__file__).with_name("results.json")
+WORKER_TIMEOUT = 900.0
+
+type Options = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: scenario options and runs, full or smoke."""
+
+    runs: int
+    latency: Options
+    throughput: Options
+    scale_sizes: tuple[int, ...]
+    reconnect: Options
+
+
+FULL = Plan(
+    runs=3,
+    latency={"extensions": 100, "rate": 200, "seconds": 10.0, "warmup": 2.0},
+    throughput={
+        "extensions": 1000,
+        "start": 2000,
+        "seconds": 2.0,
+        "limit": 80000,
+        "refine": 3,
+        "bare_updates": 50000,
+        "bare_repeats": 3,
+    },
+    scale_sizes=(10, 100, 1000, 5000),
+    reconnect={"extensions": 1000, "repeats": 3, "refused_for": 0.0},
+)
+
+SMOKE = Plan(
+    runs=1,
+    latency={"extensions": 10, "rate": 200, "seconds": 1.0, "warmup": 0.3},
+    throughput={
+        "extensions": 50,
+        "start": 1000,
+        "seconds": 0.5,
+        "limit": 2000,
+        "refine": 0,
+        "bare_updates": 5000,
+        "bare_repeats": 1,
+    },
+    scale_sizes=(10, 100),
+    reconnect={"extensions": 10, "repeats": 1, "refused_for": 0.0},
+)
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed."""
+
+
+async def run_worker(scenario: str, opts: Options) -> dict[str, Any]:
+    """Run one scenario in a fresh worker against a fresh simulator; return its result."""
+    watched = extensions(opts["extensions"])
+    sim = SwitchvoxSimulator("127.0.0.1", 0, control=False)
+    add_accounts(sim, watched, PASSWORD)
+    await sim.start()
+    generators: dict[int, LoadGenerator] = {}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.worker",
+        scenario,
+        json.dumps(opts),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=1 << 24,
+    )
+    assert proc.stdin is not None  # noqa: S101
+    assert proc.stdout is not None  # noqa: S101
+    assert proc.stderr is not None  # noqa: S101
+    stderr_task = asyncio.create_task(proc.stderr.read())
+    result: dict[str, Any] | None = None
+    try:
+        async with asyncio.timeout(WORKER_TIMEOUT):
+            while (line := await proc.stdout.readline()) and result is None:
+                message = json.loads(line)
+                op = message.pop("op")
+                if op == "result":
+                    result = message["result"]
+                    break
+                reply = await _serve(sim, generators, watched, op, message)
+                proc.stdin.write((json.dumps(reply) + "\n").encode())
+                await proc.stdin.drain()
+        proc.stdin.close()
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await sim.stop()
+    stderr = (await stderr_task).decode(errors="replace")
+    if result is None:
+        raise WorkerError(f"{scenario} worker failed ({proc.returncode}):\n{stderr[-4000:]}")
+    return result
+
+
+async def _serve(
+    sim: SwitchvoxSimulator,
+    generators: dict[int, LoadGenerator],
+    watched: list[str],
+    op: str,
+    message: dict[str, Any],
+) -> dict[str, Any]:
+    """Act on the simulator for the worker."""
+    if op == "hello":
+        return {"port": sim.port}
+    if op == "stream":
+        count = int(message["extensions"])
+        generator = generators.get(count)
+        if generator is None:
+            generator = generators[count] = LoadGenerator(sim, watched[:count])
+        sent = await generator.stream(float(message["rate"]), float(message["seconds"]))
+        return sent.as_dict()
+    if op == "outage":
+        sim.set_accepting(False)
+        await sim.drop_connections()
+        return {}
+    if op == "accept":
+        stamp = time.monotonic_ns()
+        sim.set_accepting(True)
+        return {"t_ns": stamp}
+    if op == "subscriptions":
+        subscribed = sim.subscriptions
+        return {"count": sum(1 for extension in watched if subscribed.get(extension))}
+    raise ValueError(f"Unknown op {op!r}")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def _medians(runs: list[dict[str, Any]], *path: str) -> float:
+    values: list[float] = []
+    for run in runs:
+        value: Any = run
+        for key in path:
+            value = value[key]
+        values.append(float(value))
+    return _median(values)
+
+
+async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dict[str, Any]:
+    """Run the plan's scenarios and return the raw runs and the median figures."""
+    results: dict[str, Any] = {}
+    runs = plan.runs
+    if "latency" in only:
+        latency = []
+        for index in range(runs):
+            log(f"latency run {index + 1}/{runs}")
+            latency.append(await run_worker("latency", plan.latency))
+        results["latency"] = {
+            "options": plan.latency,
+            "runs": latency,
+            "raw": {key: _medians(latency, "raw", key) for key in ("p50_ms", "p99_ms", "max_ms")},
+            "integration": {
+                key: _medians(latency, "integration", key) for key in ("p50_ms", "p99_ms", "max_ms")
+            },
+        }
+    if "throughput" in only:
+        throughput = []
+        for index in range(runs):
+            log(f"throughput run {index + 1}/{runs}")
+            throughput.append(await run_worker("throughput", plan.throughput))
+        integration = _medians(throughput, "integration", "sustained_rate")
+        bare = _medians(throughput, "bare_state_writes_per_s")
+        results["throughput"] = {
+            "options": plan.throughput,
+            "runs": throughput,
+            "transport_rate": _medians(throughput, "transport", "sustained_rate"),
+            "integration_rate": integration,
+            "bare_state_writes_per_s": bare,
+            "ratio": integration / bare if bare else 0.0,
+        }
+    if "scale" in only:
+        scale: dict[str, Any] = {}
+        for size in plan.scale_sizes:
+            size_runs = []
+            for index in range(runs):
+                log(f"scale {size} run {index + 1}/{runs}")
+                size_runs.append(await run_worker("scale", {"extensions": size}))
+            scale[str(size)] = {
+                "runs": size_runs,
+                "setup_s": _medians(size_runs, "setup_s"),
+                "rss_added_mb": _medians(size_runs, "rss_added_mb"),
+                "subscribed": min(run["subscribed"] for run in size_runs),
+            }
+        results["scale"] = scale
+    if "reconnect" in only:
+        reconnect_runs = []
+        for index in range(runs):
+            log(f"reconnect run {index + 1}/{runs}")
+            reconnect_runs.extend((await run_worker("reconnect", plan.reconnect))["runs"])
+        results["reconnect"] = {
+            "options": plan.reconnect,
+            "runs": reconnect_runs,
+            **{
+                key: _median([run[key] for run in reconnect_runs])
+                for key in ("reconnect_s", "backoff_wait_s", "session_s")
+            },
+            "subscribed": min(run["subscribed"] for run in reconnect_runs),
+        }
+    return results
+
+
+def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, str]]:
+    """Return (figure, value, baseline/floor, target) rows."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def target(text: str, met: bool) -> str:
+        return "n/a (smoke)" if smoke else f"{text} {'met' if met else 'NOT met'}"
+
+    if latency := results.get("latency"):
+        raw, integ = latency["raw"], latency["integration"]
+        rate = latency["options"]["rate"]
+        rows.append(
+            (
+                f"latency @ {rate}/s p50 / p99 / max",
+                f"{integ['p50_ms']:.2f} / {integ['p99_ms']:.2f} / {integ['max_ms']:.2f} ms",
+                f"raw client {raw['p50_ms']:.2f} / {raw['p99_ms']:.2f} / {raw['max_ms']:.2f} ms",
+                target(
+                    "p99 <= 5 ms, <= raw + 2 ms:",
+                    integ["p99_ms"] <= 5 and integ["p99_ms"] <= raw["p99_ms"] + 2,
+                ),
+            )
+        )
+    if throughput := results.get("throughput"):
+        count = throughput["options"]["extensions"]
+        rows.append(
+            (
+                f"sustained notifications/s, {count} extensions",
+                f"{throughput['integration_rate']:,.0f}/s",
+                f"raw client {throughput['transport_rate']:,.0f}/s",
+                target(">= 10,000/s:", throughput["integration_rate"] >= 10000),
+            )
+        )
+        rows.append(
+            (
+                "integration / bare async_set",
+                f"{throughput['ratio']:.2f}x",
+                f"async_set {throughput['bare_state_writes_per_s']:,.0f}/s",
+                target(">= 0.5x:", throughput["ratio"] >= 0.5),
+            )
+        )
+    for size, figures in results.get("scale", {}).items():
+        size_target = ""
+        met = figures["subscribed"] == int(size)
+        if size == "1000":
+            size_target = "<= 3 s, <= 20 MB:"
+            met = met and figures["setup_s"] <= 3 and figures["rss_added_mb"] <= 20
+        elif size == "5000":
+            size_target = "works:"
+        rows.append(
+            (
+                f"setup, {size} extensions",
+                f"{figures['setup_s']:.2f} s, +{figures['rss_added_mb']:.1f} MB",
+                f"{figures['subscribed']} subscribed",
+                target(size_target, met) if size_target else "",
+            )
+        )
+    if reconnect := results.get("reconnect"):
+        rows.append(
+            (
+                f"reconnect, {reconnect['options']['extensions']} extensions",
+                f"{reconnect['reconnect_s']:.2f} s",
+                f"backoff wait {reconnect['backoff_wait_s']:.2f} s"
+                f" + session {reconnect['session_s']:.2f} s",
+                target("<= 1 s:", reconnect["reconnect_s"] <= 1),
+            )
+        )
+    return rows
+
+
+def format_table(rows: list[tuple[str, str, str, str]]) -> str:
+    """Return the rows as a Markdown table."""
+    header = ("figure", "integration", "baseline / detail", "target")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+
+    def line(cells: tuple[str, str, str, str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), separator, *(line(row) for row in rows)])
+
+
+def machine() -> dict[str, Any]:
+    """Describe the machine the figures come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for text in Path("/proc/cpuinfo").read_text(encoding="ascii").splitlines():
+            if text.startswith("model name"):
+                cpu = text.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print and save."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="small counts, quick, no targets")
+    parser.add_argument("--runs", type=int, help="runs per figure (median); default 3, smoke 1")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("latency", "throughput", "scale", "reconnect"),
+        default=["latency", "throughput", "scale", "reconnect"],
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    plan = SMOKE if args.smoke else FULL
+    if args.runs:
+        plan = Plan(args.runs, plan.latency, plan.throughput, plan.scale_sizes, plan.reconnect)
+    started = time.monotonic()
+
+    def log(text: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    results = asyncio.run(run_all(plan, set(args.only), log))
+    rows = table(results, smoke=args.smoke)
+    document = {
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": "smoke" if args.smoke else "full",
+        "runs": plan.runs,
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": machine(),
+        "table": [
+            dict(zip(("figure", "value", "baseline", "target"), row, strict=True)) for row in rows
+        ],
+        "results": results,
+    }
+    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(format_table(rows))
+    print(f"\n{document['mode']} run in {document['seconds']} s; written to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

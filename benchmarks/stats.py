@@ -1,0 +1,73 @@
+"""Latency samples and their summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+import statistics
+import time
+from typing import Any
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Return the ``fraction`` quantile (nearest rank) of ``values``; 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def median(values: Sequence[float]) -> float:
+    """Return the median of ``values``; 0 when empty."""
+    return statistics.median(values) if values else 0.0
+
+
+@dataclass
+class Samples:
+    """Latencies (ns, from the emission stamp to receipt) in arrival order, with their seq."""
+
+    latencies: list[int] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    last_ns: int = 0
+
+    def add(self, stamp_ns: int, seq: int) -> None:
+        """Record one arrival stamped ``stamp_ns`` at emission."""
+        now = time.monotonic_ns()
+        self.latencies.append(now - stamp_ns)
+        self.seqs.append(seq)
+        self.last_ns = now
+
+    def add_dial_data(self, dial_data: Any) -> None:
+        """Record one arrival from the benchmark's dialData stamp, if it carries one."""
+        if isinstance(dial_data, dict) and "t" in dial_data:
+            self.add(int(dial_data["t"]), int(dial_data.get("n", 0)))
+
+    def reset(self) -> None:
+        """Forget everything recorded so far."""
+        self.latencies = []
+        self.seqs = []
+        self.last_ns = 0
+
+    @property
+    def count(self) -> int:
+        """Return the number of arrivals."""
+        return len(self.latencies)
+
+    def summary(self) -> dict[str, Any]:
+        """Return p50/p99/max in milliseconds and the count."""
+        ms = [value / 1e6 for value in self.latencies]
+        return {
+            "count": len(ms),
+            "p50_ms": percentile(ms, 0.50),
+            "p99_ms": percentile(ms, 0.99),
+            "max_ms": max(ms, default=0.0),
+        }
+
+    def tail_median_ms(self, fraction: float = 0.25) -> float:
+        """Return the median latency (ms) of the last ``fraction`` of the arrivals by seq."""
+        if not self.latencies:
+            return 0.0
+        ordered = [lat for _, lat in sorted(zip(self.seqs, self.latencies, strict=True))]
+        tail = ordered[int(len(ordered) * (1 - fraction)) :]
+        return median(tail) / 1e6

@@ -1,0 +1,406 @@
+"""One benchmark scenario in a process of its own: ``python -m benchmarks.worker SCENARIO JSON``.
+
+The orchestrator hosts the simulator; this process runs a real Home Assistant core with the
+integration set up through its config entry (or a bare socket.io client, for the baselines)
+and asks the orchestrator, over :class:`benchmarks.protocol.Link`, to stream notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.runner import HassEventLoopPolicy
+import socketio_v4
+
+from .hass_core import (
+    PLATFORM_DOMAINS,
+    add_entry,
+    entity_count,
+    home_assistant,
+    listen_states,
+    preload_integration,
+    rss_bytes,
+    settled_rss,
+    state_attributes_like_sensor,
+)
+from .protocol import PASSWORD, Link, extensions
+from .stats import Samples
+
+type Options = dict[str, Any]
+
+SOCKETIO_PATH = "rtapi/socket.io"
+DRAIN_TIMEOUT = 3.0
+# A rate is sustained when the median latency of the last quarter of its window stays below
+# this: a growing backlog makes the late messages wait ever longer.
+BACKLOG_LATENCY_MS = 20.0
+
+
+# -- receivers -----------------------------------------------------------------------------------
+
+
+class RawClient:
+    """A bare python-socketio 4.x client: the transport's own floor."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.samples = Samples()
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ids = 0
+        self.sio: Any = socketio_v4.AsyncClient(
+            reconnection=False, logger=False, engineio_v3_logger=False
+        )
+        self.sio.on("response", self._on_response)
+        self.sio.on("notification", self._on_notification)
+
+    async def _on_response(self, data: Any) -> None:
+        future = self._pending.pop(data.get("id"), None)
+        if future is not None and not future.done():
+            future.set_result(data)
+
+    async def _on_notification(self, data: Any) -> None:
+        self.samples.add_dial_data(data["params"].get("dialData"))
+
+    async def request(self, method: str, params: dict[str, Any]) -> Any:
+        """Send one JSON-RPC request and return its response."""
+        self._ids += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[self._ids] = future
+        await self.sio.emit(
+            "request", {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
+        )
+        async with asyncio.timeout(30):
+            return await future
+
+    async def open(self, watched: list[str]) -> None:
+        """Connect, log in and subscribe to ``watched``."""
+        await self.sio.connect(self.url, transports=["websocket"], socketio_v4_path=SOCKETIO_PATH)
+        await self.request("login", {"extension": watched[0], "password": PASSWORD})
+        targets = [{"account": {"extension": extension}} for extension in watched]
+        await self.request(
+            "subscribe", {"topic": "state.change.extension.line", "targets": targets}
+        )
+
+    async def close(self) -> None:
+        """Disconnect."""
+        await self.sio.disconnect()
+
+
+class SensorSamples:
+    """Latency of every line sensor state written, from the stamp in its dial_data."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.samples = Samples()
+        self._remove = listen_states(hass, self._on_state)
+
+    def _on_state(self, event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        if new_state is not None and event.data["entity_id"].startswith("sensor."):
+            self.samples.add_dial_data(new_state.attributes.get("dial_data"))
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._remove()
+
+
+async def setup_entry(
+    hass: HomeAssistant, port: int, watched: list[str]
+) -> tuple[ConfigEntry, float]:
+    """Set the integration up through a config entry; return it and seconds to all entities."""
+    expected = entity_count(len(watched))
+    written: set[str] = set()
+    done = asyncio.Event()
+
+    def on_state(event: Event[EventStateChangedData]) -> None:
+        entity_id = event.data["entity_id"]
+        if event.data["old_state"] is None and entity_id.split(".", 1)[0] in PLATFORM_DOMAINS:
+            written.add(entity_id)
+            if len(written) >= expected:
+                done.set()
+
+    remove = listen_states(hass, on_state)
+    entry = add_entry(hass, port, watched[0], PASSWORD, watched)
+    start = time.perf_counter()
+    try:
+        if not await hass.config_entries.async_setup(entry.entry_id):
+            raise RuntimeError(f"Setting up the entry failed: {entry.state}")
+        async with asyncio.timeout(300):
+            await done.wait()
+        return entry, time.perf_counter() - start
+    finally:
+        remove()
+
+
+async def drain(samples: Samples, expected: int) -> None:
+    """Wait until ``expected`` arrivals, or until nothing arrived for a while."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    last = samples.count
+    while samples.count < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+        if samples.count != last:
+            last = samples.count
+            deadline = max(deadline, time.monotonic() + 0.5)
+
+
+async def measured_stream(
+    link: Link, samples: Samples, rate: float, seconds: float, count: int
+) -> dict[str, Any]:
+    """Stream at ``rate`` over the first ``count`` extensions; return what was sent and seen."""
+    samples.reset()
+    sent = await link.call("stream", rate=rate, seconds=seconds, extensions=count)
+    await drain(samples, sent["sent"])
+    return {"stream": sent, "received": samples.count, **samples.summary()}
+
+
+async def ladder(
+    link: Link,
+    samples: Samples,
+    *,
+    count: int,
+    start: float,
+    seconds: float,
+    limit: float,
+    refine: int,
+) -> dict[str, Any]:
+    """Find the highest rate absorbed without a growing backlog (geometric, then bisect)."""
+    steps: list[dict[str, Any]] = []
+
+    async def attempt(rate: float) -> bool:
+        result = await measured_stream(link, samples, rate, seconds, count)
+        sent = result["stream"]["sent"]
+        tail = samples.tail_median_ms()
+        source_ok = result["stream"]["rate"] >= 0.95 * rate
+        ok = source_ok and result["received"] >= sent and tail <= BACKLOG_LATENCY_MS
+        steps.append(
+            {
+                "rate": rate,
+                "achieved_send_rate": result["stream"]["rate"],
+                "received": result["received"],
+                "sent": sent,
+                "tail_median_ms": tail,
+                "p99_ms": result["p99_ms"],
+                "sustained": ok,
+                "source_limited": not source_ok,
+            }
+        )
+        await asyncio.sleep(0.3)
+        return ok
+
+    best = 0.0
+    rate = start
+    failed: float | None = None
+    while rate <= limit:
+        if await attempt(rate):
+            best = rate
+            rate *= 1.5
+        else:
+            failed = rate
+            break
+    if failed is not None:
+        low, high = best, failed
+        for _ in range(refine):
+            middle = round((low + high) / 2, -2) if low else high / 2
+            if middle in (low, high):
+                break
+            if await attempt(middle):
+                best = low = middle
+            else:
+                high = middle
+    return {"sustained_rate": best, "steps": steps}
+
+
+async def bare_state_writes(hass: HomeAssistant, entities: int, updates: int) -> float:
+    """Return ``hass.states.async_set`` calls per second over ``entities`` distinct ids."""
+    ids = [f"sensor.bench_bare_{index}" for index in range(entities)]
+    statuses = ("on_the_phone", "on_hold")
+    for index, entity_id in enumerate(ids):
+        hass.states.async_set(
+            entity_id, "idle", state_attributes_like_sensor(str(index), "idle", 0)
+        )
+    await asyncio.sleep(0)
+    start = time.perf_counter()
+    for update in range(updates):
+        index = update % entities
+        status = statuses[(update // entities) % 2]
+        hass.states.async_set(
+            ids[index], status, state_attributes_like_sensor(str(index), status, update)
+        )
+        if update % 200 == 199:
+            await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    elapsed = time.perf_counter() - start
+    for entity_id in ids:
+        hass.states.async_remove(entity_id)
+    return updates / elapsed
+
+
+# -- scenarios -----------------------------------------------------------------------------------
+
+
+async def scenario_latency(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """p50/p99/max from emission to receipt: bare client, then sensor state written in HA."""
+    watched = extensions(opts["extensions"])
+    rate, seconds, warmup = opts["rate"], opts["seconds"], opts["warmup"]
+    raw = RawClient(port)
+    await raw.open(watched)
+    await measured_stream(link, raw.samples, rate, warmup, len(watched))
+    baseline = await measured_stream(link, raw.samples, rate, seconds, len(watched))
+    await raw.close()
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        await setup_entry(hass, port, watched)
+        sensors = SensorSamples(hass)
+        await measured_stream(link, sensors.samples, rate, warmup, len(watched))
+        integration = await measured_stream(link, sensors.samples, rate, seconds, len(watched))
+        sensors.close()
+    return {"raw": baseline, "integration": integration}
+
+
+async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """Highest sustained rate: bare client floor, integration, and bare state writes."""
+    watched = extensions(opts["extensions"])
+    ladder_opts = {
+        "count": len(watched),
+        "start": opts["start"],
+        "seconds": opts["seconds"],
+        "limit": opts["limit"],
+        "refine": opts["refine"],
+    }
+    raw = RawClient(port)
+    await raw.open(watched)
+    await measured_stream(link, raw.samples, opts["start"], 0.5, len(watched))
+    transport = await ladder(link, raw.samples, **ladder_opts)
+    await raw.close()
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        await setup_entry(hass, port, watched)
+        sensors = SensorSamples(hass)
+        await measured_stream(link, sensors.samples, opts["start"], 0.5, len(watched))
+        integration = await ladder(link, sensors.samples, **ladder_opts)
+        sensors.close()
+        bare = [
+            await bare_state_writes(hass, len(watched), opts["bare_updates"])
+            for _ in range(opts["bare_repeats"])
+        ]
+    return {
+        "transport": transport,
+        "integration": integration,
+        "bare_state_writes_per_s": sorted(bare)[len(bare) // 2],
+    }
+
+
+async def scenario_scale(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """Measure setup time and resident memory added for one entry watching N extensions."""
+    watched = extensions(opts["extensions"])
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        await asyncio.sleep(0.1)
+        before = settled_rss()
+        _, seconds = await setup_entry(hass, port, watched)
+        await hass.async_block_till_done()
+        after = settled_rss()
+        peak = rss_bytes()
+        subscribed = (await link.call("subscriptions"))["count"]
+    return {
+        "setup_s": seconds,
+        "rss_added_mb": (after - before) / 2**20,
+        "rss_mb": peak / 2**20,
+        "subscribed": subscribed,
+    }
+
+
+async def scenario_reconnect(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """From the PBX accepting again (coordinator waiting in backoff) to all entities back."""
+    watched = extensions(opts["extensions"])
+    sensors = [f"sensor.extension_{extension}_line" for extension in watched]
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        entry, _ = await setup_entry(hass, port, watched)
+        coordinator = entry.runtime_data
+        attempts: list[int] = []
+        failures: list[int] = []
+        connect: Callable[[], Awaitable[None]] = coordinator.client.connect
+
+        async def counted_connect() -> None:
+            attempts.append(time.monotonic_ns())
+            try:
+                await connect()
+            except Exception:
+                failures.append(time.monotonic_ns())
+                raise
+
+        coordinator.client.connect = counted_connect
+        results: list[dict[str, Any]] = []
+        for _ in range(opts["repeats"]):
+            attempts.clear()
+            failures.clear()
+            await link.call("outage")
+            await wait_until(lambda: all(_unavailable(hass, sensor) for sensor in sensors))
+            # Once the first retry has failed, the coordinator sleeps its next backoff delay.
+            await wait_until(lambda: len(failures) >= 1)
+            await asyncio.sleep(opts["refused_for"])
+            accepted_ns = (await link.call("accept"))["t_ns"]
+            await wait_until(
+                lambda: not any(_unavailable(hass, sensor) for sensor in sensors), within=120
+            )
+            available_ns = time.monotonic_ns()
+            subscribed = (await link.call("subscriptions"))["count"]
+            last_attempt = attempts[-1]
+            results.append(
+                {
+                    "reconnect_s": (available_ns - accepted_ns) / 1e9,
+                    "backoff_wait_s": max(0, last_attempt - accepted_ns) / 1e9,
+                    "session_s": (available_ns - max(last_attempt, accepted_ns)) / 1e9,
+                    "attempts": len(attempts),
+                    "failed_attempts": len(failures),
+                    "subscribed": subscribed,
+                }
+            )
+    return {"runs": results}
+
+
+def _unavailable(hass: HomeAssistant, entity_id: str) -> bool:
+    state = hass.states.get(entity_id)
+    return state is None or state.state == STATE_UNAVAILABLE
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 30.0) -> None:
+    """Poll ``predicate`` every millisecond until it holds."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110 - Home Assistant state has no event for this
+            await asyncio.sleep(0.001)
+
+
+SCENARIOS: dict[str, Callable[[Link, int, Options], Awaitable[dict[str, Any]]]] = {
+    "latency": scenario_latency,
+    "throughput": scenario_throughput,
+    "scale": scenario_scale,
+    "reconnect": scenario_reconnect,
+}
+
+
+async def _main(scenario: str, opts: Options) -> None:
+    link = Link()
+    port = int((await link.call("hello"))["port"])
+    result = await SCENARIOS[scenario](link, port, opts)
+    link.send("result", result=result)
+
+
+def main() -> None:
+    """Run the scenario named on the command line."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    scenario, opts = sys.argv[1], json.loads(sys.argv[2])
+    with asyncio.Runner(loop_factory=HassEventLoopPolicy(debug=False).new_event_loop) as runner:
+        runner.run(_main(scenario, opts))
+
+
+if __name__ == "__main__":
+    main()

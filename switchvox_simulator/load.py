@@ -1,0 +1,182 @@
+"""Load generation for benchmarks: many accounts, and paced, time-stamped notification streams.
+
+The ordinary simulator paths (``notify``, ``flood``) build every payload through the call-flow
+model and the socket.io packet encoder. A benchmark needs the simulator to be much faster than
+the client it measures, so :class:`LoadGenerator` pre-builds each extension's payload, encodes
+the socket.io packet itself and hands it straight to the Engine.IO server.
+
+Every notification carries ``dialData = {"t": <time.monotonic_ns() at emission>, "n": <seq>}``:
+CLOCK_MONOTONIC is shared by every process of the machine, so a receiver in another process
+computes its latency from the emission with ``time.monotonic_ns() - t``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+import json
+import time
+from typing import Any, Final
+
+from .pbx import TOPIC_LINE, JsonDict, format_timestamp
+from .server import SwitchvoxSimulator
+
+# Per extension, a long-lived channel moves through these statuses (after a first ringing), so
+# that every notification changes the line's status: each one is a state write downstream.
+CYCLE: Final[tuple[str, ...]] = ("onThePhone", "onHold")
+_DUMPS: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_TICK: Final = 0.001
+
+
+def add_accounts(
+    sim: SwitchvoxSimulator, extensions: Iterable[str], password: str, *, prefix: str = "Agent"
+) -> None:
+    """Create one account per extension, each allowed to watch every other."""
+    for extension in extensions:
+        sim.add_account(extension, password, f"{prefix} {extension}")
+
+
+@dataclass
+class _Line:
+    """The synthetic channel of one extension and where it is in :data:`CYCLE`."""
+
+    head: str
+    step: int = 0
+
+
+@dataclass
+class StreamResult:
+    """What a stream sent: how many notifications, over how long, at which achieved rate."""
+
+    sent: int
+    seconds: float
+    first_ns: int
+    last_ns: int
+    dropped: int = 0
+    lag_max: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Return the achieved emission rate (notifications per second)."""
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as JSON data."""
+        return {
+            "sent": self.sent,
+            "seconds": self.seconds,
+            "rate": self.rate,
+            "first_ns": self.first_ns,
+            "last_ns": self.last_ns,
+            "dropped": self.dropped,
+            "lag_max": self.lag_max,
+        }
+
+
+@dataclass
+class LoadGenerator:
+    """Paced notification streams over a set of extensions, round robin."""
+
+    sim: SwitchvoxSimulator
+    extensions: Sequence[str]
+    _lines: dict[str, _Line] = field(default_factory=dict, init=False)
+    _seq: int = field(default=0, init=False)
+    _channel: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        for extension in self.extensions:
+            self._new_channel(extension)
+
+    def _new_channel(self, extension: str) -> _Line:
+        """Start a fresh synthetic ringing channel on ``extension``."""
+        self._channel += 1
+        now = time.time()
+        account = self.sim.pbx.accounts.get(extension)
+        wire = (
+            account.as_wire()
+            if account
+            else {"extension": extension, "accountId": "", "displayName": ""}
+        )
+        params: JsonDict = {
+            "uniqueId": f"{int(now)}.9{self._channel}",
+            "account": wire,
+            "endpoint": {"id": f"ep-{extension}", "name": f"SIP/{extension}"},
+            "startTime": format_timestamp(now, self.sim.pbx.timestamp_format),
+            "remotes": [{"callerIdName": f"Caller {self._channel}", "callerIdNumber": "5550100"}],
+            "direction": "fromPbx",
+        }
+        # Everything but status, serverTime and dialData, encoded once: the tail is per message.
+        head = _DUMPS(params)[:-1]
+        line = self._lines[extension] = _Line(head=head)
+        return line
+
+    def _packet(self, extension: str, server_time: str) -> str:
+        """Return the next socket.io EVENT packet (text) for ``extension``, stamped now."""
+        line = self._lines[extension]
+        status = "ringing" if line.step == 0 else CYCLE[(line.step - 1) % len(CYCLE)]
+        line.step += 1
+        self._seq += 1
+        stamp = time.monotonic_ns()
+        return (
+            '2["notification",{"jsonrpc":"2.0","method":"' + TOPIC_LINE + '","params":'
+            f'{line.head},"status":"{status}","serverTime":"{server_time}",'
+            f'"dialData":{{"t":{stamp},"n":{self._seq}}}}}}}]'
+        )
+
+    def _sids(self, extension: str) -> list[str]:
+        """Return the connections subscribed to ``extension``."""
+        sessions = self.sim._sessions  # noqa: SLF001 - the benchmark's fast path
+        return [s.sid for s in sessions.values() if extension in s.watched]
+
+    async def stream(self, rate: float, seconds: float, *, batch_max: int = 2000) -> StreamResult:
+        """Send ``rate`` notifications per second for ``seconds``, round robin over extensions.
+
+        Pacing is by schedule: at every wake-up the generator sends what is due, so a slow
+        wake-up is caught up at once (``lag_max`` says by how much it fell behind).
+        """
+        sio: Any = self.sim._sio  # noqa: SLF001 - the benchmark's fast path
+        if sio is None:
+            raise RuntimeError("Simulator not started")
+        eio = sio.eio
+        extensions = list(self.extensions)
+        targets = {extension: self._sids(extension) for extension in extensions}
+        total = max(1, round(rate * seconds))
+        sent = 0
+        dropped = 0
+        lag_max = 0.0
+        index = 0
+        count = len(extensions)
+        server_second = -1
+        server_time = ""
+        start = time.monotonic()
+        first_ns = time.monotonic_ns()
+        while sent < total:
+            now = time.monotonic()
+            due = min(total, int((now - start) * rate) + 1) - sent
+            if due > 0:
+                lag_max = max(lag_max, due / rate)
+                epoch = int(time.time())
+                if epoch != server_second:
+                    server_second = epoch
+                    server_time = str(format_timestamp(epoch, self.sim.pbx.timestamp_format))
+                for _ in range(min(due, batch_max)):
+                    extension = extensions[index]
+                    index = (index + 1) % count
+                    packet = self._packet(extension, server_time)
+                    sids = targets[extension]
+                    if not sids:
+                        dropped += 1
+                    for sid in sids:
+                        await eio.send(sid, packet, binary=False)
+                    sent += 1
+            await asyncio.sleep(_TICK if sent < total else 0)
+        last_ns = time.monotonic_ns()
+        return StreamResult(
+            sent=sent,
+            seconds=(last_ns - first_ns) / 1e9,
+            first_ns=first_ns,
+            last_ns=last_ns,
+            dropped=dropped,
+            lag_max=lag_max,
+        )
