@@ -1,0 +1,1 @@
+"""Reliability and security tests: faults, hostile input and credentials, over real sockets."""

@@ -1,0 +1,59 @@
+"""Fixtures and helpers of the reliability tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator
+import time
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+import pytest
+
+from custom_components.switchvox.coordinator import SwitchvoxCoordinator
+from switchvox_simulator import SwitchvoxSimulator
+
+FAST_RECONNECT_DELAY = 0.01
+WATCHED = ("101", "102")
+
+
+@pytest.fixture
+def fast_reconnect() -> Generator[None]:
+    """Make the coordinator retry almost at once (no backoff), to run many faults quickly."""
+    with patch(
+        "custom_components.switchvox.coordinator.reconnect_delay",
+        return_value=FAST_RECONNECT_DELAY,
+    ):
+        yield
+
+
+async def wait_for(
+    hass: HomeAssistant, predicate: Callable[[], bool], timeout: float = 10.0
+) -> float:
+    """Wait until ``predicate`` holds; return how long it took (seconds)."""
+    started = time.monotonic()
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.005)
+    await hass.async_block_till_done()
+    return time.monotonic() - started
+
+
+def recovered(
+    coordinator: SwitchvoxCoordinator,
+    simulator: SwitchvoxSimulator,
+    extensions: tuple[str, ...] = WATCHED,
+) -> bool:
+    """Return whether the session is back: connected, one session, every extension subscribed."""
+    subscriptions = simulator.subscriptions
+    return (
+        coordinator.connected
+        and coordinator.last_update_success
+        and simulator.sessions == 1
+        and all(subscriptions.get(extension) == 1 for extension in extensions)
+    )
+
+
+def count(simulator: SwitchvoxSimulator, method: str) -> int:
+    """Return how many requests of ``method`` the simulator received."""
+    return sum(1 for name, _ in simulator.requests if name == method)
