@@ -143,3 +143,39 @@ async def test_hundred_drops_at_random_moments(
         f"mean recovery: {sum(recoveries) / len(recoveries):.3f} s; "
         f"tasks before/after: {tasks_before}/{tasks_after}"
     )
+
+
+PING_INTERVAL = 0.5
+PING_TIMEOUT = 0.5
+LINE_101 = "sensor.extension_101_line"
+
+
+@pytest.mark.parametrize(
+    "simulator_options", [{"ping_interval": PING_INTERVAL, "ping_timeout": PING_TIMEOUT}]
+)
+async def test_half_open_connection_detected_and_recovered(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """A PBX that goes silent (no pongs, nothing sent) is detected within ping interval + timeout.
+
+    The entities turn unavailable, and once the PBX answers again the session comes back with
+    the normal backoff, every extension subscribed once.
+    """
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
+    simulator.set_responding(False)
+    detection = await wait_for(
+        hass,
+        lambda: hass.states.get(LINE_101).state == "unavailable",
+        timeout=30,  # type: ignore[union-attr]
+    )
+    assert not coordinator.connected
+    simulator.set_responding(True)
+    recovery = await wait_for(hass, lambda: recovered(coordinator, simulator), timeout=60)
+    await wait_for(hass, lambda: hass.states.get(LINE_101).state == "idle")  # type: ignore[union-attr]
+    print(  # noqa: T201
+        f"\nRELIABILITY half-open detected after {detection:.3f} s "
+        f"(ping interval {PING_INTERVAL} s + timeout {PING_TIMEOUT} s); "
+        f"recovered {recovery:.3f} s after the PBX answered again"
+    )
+    assert detection <= PING_INTERVAL + PING_TIMEOUT + 0.25
