@@ -1,0 +1,1 @@
+"""Development tools: the simulator with a real Home Assistant, provisioning, a browser."""
