@@ -175,7 +175,15 @@ class SocketIOTransport:
         sio, self._sio = self._sio, None
         try:
             if sio is not None:
-                await sio.disconnect()
+                # engineio would close the session in a task nobody awaits: hide it meanwhile,
+                # _release closes it once the loops that may still use it have ended.
+                eio = sio.eio
+                http, eio.http = eio.http, None
+                try:
+                    await sio.disconnect()
+                finally:
+                    if eio.http is None:
+                        eio.http = http
         finally:
             await self._release(sio)
 
