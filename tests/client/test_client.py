@@ -537,6 +537,7 @@ BAD_NOTIFICATIONS: list[Any] = [
         "params": {"uniqueId": "1", "account": {"extension": "101"}, "status": 7},
     },
     ("two", "arguments"),
+    None,
 ]
 
 

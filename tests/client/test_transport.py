@@ -149,6 +149,25 @@ async def test_session_opened_by_engineio_is_closed(simulator: SwitchvoxSimulato
     assert replacement.closed
 
 
+async def test_session_opened_during_disconnect_is_closed(simulator: SwitchvoxSimulator) -> None:
+    """A session engineio opens while disconnecting is kept and closed, not overwritten."""
+    events = Events()
+    transport = SocketIOTransport(events.on_event, events.on_drop)
+    await transport.connect(simulator.url, events=("response",))
+    eio = transport._sio.eio
+    original = eio.disconnect
+    replacement = aiohttp.ClientSession()
+
+    async def disconnect_opening_a_session(abort: bool = False) -> None:
+        eio.http = replacement
+        await original(abort=abort)
+
+    eio.disconnect = disconnect_opening_a_session
+    await transport.disconnect()
+    assert eio.http is replacement
+    assert replacement.closed
+
+
 async def test_drop_reported_once(simulator: SwitchvoxSimulator) -> None:
     """A dropped connection is reported exactly once."""
     events = Events()

@@ -1,0 +1,191 @@
+"""Property tests: arbitrary JSON-like input escapes parsing only as SwitchvoxMessageError."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from custom_components.switchvox.rtapi import (
+    TOPIC_LINE_STATE,
+    LineState,
+    LineStatus,
+    RpcResponse,
+    SwitchvoxClient,
+    SwitchvoxMessageError,
+)
+from custom_components.switchvox.rtapi.lines import (
+    MAX_CHANNELS_PER_EXTENSION,
+    MAX_UNKNOWN_STATUSES,
+    LineTracker,
+)
+from custom_components.switchvox.rtapi.models import MAX_ID_LENGTH, MAX_REMOTES, MAX_TEXT_LENGTH
+
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+EXTENSIONS = ("101", "102", "103")
+STATUSES = [status.value for status in LineStatus] + ["parked", "", "RINGING"]
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)
+    | st.floats()
+    | st.text(max_size=40)
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+timestamps = (
+    json_values
+    | st.integers(min_value=-(10**15), max_value=10**15)
+    | st.datetimes().map(datetime.isoformat)
+    | st.sampled_from(["2024-05-17T09:30:15Z", "1715938215", "nan", "-inf", "1e400"])
+)
+accounts = json_values | st.fixed_dictionaries(
+    {},
+    optional={
+        "extension": st.sampled_from(EXTENSIONS) | json_values,
+        "displayName": json_values,
+        "accountId": json_values,
+    },
+)
+remotes = st.lists(
+    json_values
+    | st.dictionaries(
+        st.sampled_from(["callerIdName", "callerIdNumber", "name", "number", "account"]),
+        json_values | accounts,
+        max_size=4,
+    ),
+    max_size=MAX_REMOTES + 4,
+)
+line_params = st.fixed_dictionaries(
+    {},
+    optional={
+        "uniqueId": st.sampled_from(["1.1", "1.2", "1.3"]) | json_values,
+        "account": accounts,
+        "status": st.sampled_from(STATUSES) | json_values,
+        "endpoint": json_values,
+        "startTime": timestamps,
+        "serverTime": timestamps,
+        "remotes": remotes | json_values,
+        "direction": st.sampled_from(["toPbx", "fromPbx", "up"]) | json_values,
+        "dialData": json_values,
+        "conference": json_values,
+        "intercom": json_values,
+        "displayUrl": json_values,
+        "queueId": accounts,
+    },
+)
+notifications = json_values | st.fixed_dictionaries(
+    {"params": line_params | json_values},
+    optional={
+        "jsonrpc": st.just("2.0") | json_values,
+        "method": st.just(TOPIC_LINE_STATE) | json_values,
+    },
+)
+responses = json_values | st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.just("2.0"),
+        "id": st.integers(min_value=0, max_value=3) | json_values,
+        "result": json_values,
+        "error": json_values
+        | st.fixed_dictionaries({}, optional={"code": json_values, "message": json_values}),
+    },
+)
+
+
+def check_line_state(state: LineState) -> None:
+    """Assert the invariants of any parsed line state."""
+    assert isinstance(state.status, LineStatus)
+    assert 0 < len(state.unique_id) <= MAX_ID_LENGTH
+    assert len(state.raw_status) <= MAX_TEXT_LENGTH
+    assert len(state.extension) <= MAX_TEXT_LENGTH
+    assert len(state.remotes) <= MAX_REMOTES
+    for moment in (state.start_time, state.server_time):
+        assert moment is None or moment.tzinfo is not None
+
+
+@FUZZ
+@given(params=line_params | json_values)
+def test_line_state_from_json(params: Any) -> None:
+    """LineState.from_json returns a bounded state or raises SwitchvoxMessageError."""
+    try:
+        state = LineState.from_json(params)
+    except SwitchvoxMessageError:
+        return
+    check_line_state(state)
+
+
+@FUZZ
+@given(data=responses)
+def test_rpc_response_from_json(data: Any) -> None:
+    """RpcResponse.from_json returns a response or raises SwitchvoxMessageError."""
+    try:
+        response = RpcResponse.from_json(data)
+    except SwitchvoxMessageError:
+        return
+    assert isinstance(response.id, int | str)
+    assert not isinstance(response.id, bool)
+    assert response.error_code is None or isinstance(response.error_code, int)
+    assert len(response.error_message) <= MAX_TEXT_LENGTH
+
+
+@FUZZ
+@given(
+    messages=st.lists(
+        st.tuples(
+            st.sampled_from(["notification", "response"]),
+            st.one_of(
+                st.tuples(notifications),
+                st.tuples(responses),
+                st.lists(json_values, max_size=3).map(tuple),
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_client_event_handler(messages: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """The client's event handler never raises, and a LineTracker fed by it stays bounded."""
+    client = SwitchvoxClient("127.0.0.1")
+    tracker = LineTracker(EXTENSIONS)
+    states: list[LineState] = []
+    client.add_line_state_listener(states.append)
+    client.add_line_state_listener(tracker.apply)
+    for event, args in messages:
+        client._handle_event(event, args)
+    for state in states:
+        check_line_state(state)
+    for line in tracker.lines.values():
+        assert len(line.channels) <= MAX_CHANNELS_PER_EXTENSION
+        assert len(line.unknown_statuses) <= MAX_UNKNOWN_STATUSES
+    assert client.pending_requests == 0
+
+
+def test_tracker_bounded_under_flood() -> None:
+    """Thousands of channels and unknown statuses never grow a line beyond its caps."""
+    client = SwitchvoxClient("127.0.0.1")
+    tracker = LineTracker(["101"])
+    client.add_line_state_listener(tracker.apply)
+    for index in range(5000):
+        status = ("ringing", "onThePhone", "onHold", f"weird-{index}")[index % 4]
+        params = {"uniqueId": f"u{index}", "account": {"extension": "101"}, "status": status}
+        client._handle_event(
+            "notification", ({"jsonrpc": "2.0", "method": TOPIC_LINE_STATE, "params": params},)
+        )
+    line = tracker.lines["101"]
+    assert len(line.channels) == MAX_CHANNELS_PER_EXTENSION
+    assert len(line.unknown_statuses) == MAX_UNKNOWN_STATUSES
+    assert client.malformed_messages == 0
