@@ -37,9 +37,11 @@ from .const import (
 from .rtapi import (
     LineState,
     LineStatus,
+    SwitchvoxAlreadyAuthenticatedError,
     SwitchvoxAuthenticationError,
     SwitchvoxClient,
     SwitchvoxError,
+    SwitchvoxRpcError,
 )
 from .rtapi.lines import Line, LineChange, LineTracker
 
@@ -125,11 +127,11 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Open the first session, then keep it open in the background."""
         try:
             await self._async_open_session()
-        except SwitchvoxAuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
         except SwitchvoxError as err:
+            if _refused_login(err):
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="invalid_auth"
+                ) from err
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",
@@ -184,7 +186,12 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         data = self.config_entry.data
         await self.client.connect()
         try:
-            await self.client.login(data[CONF_EXTENSION], data[CONF_PASSWORD])
+            try:
+                await self.client.login(data[CONF_EXTENSION], data[CONF_PASSWORD])
+            except SwitchvoxAlreadyAuthenticatedError:
+                # -32002 on a brand-new connection: whatever the PBX thinks happened before,
+                # the session is logged in, which is what login was for.
+                LOGGER.debug("The PBX reports the new session as logged in already")
             # Nothing from before this session is trusted: calls may have ended meanwhile.
             self.tracker.clear()
             refused = await self.client.subscribe_permitted(self.extensions)
@@ -207,25 +214,35 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     async def _async_reconnect(self) -> bool:
         """Reconnect with backoff; return False when retrying must stop (refused login)."""
         attempt = 0
+        reported = False
         while not self._closing:
             await asyncio.sleep(reconnect_delay(attempt))
             attempt += 1
             self._dropped.clear()
             try:
                 await self._async_open_session()
-            except SwitchvoxAuthenticationError as err:
-                self.last_error = str(err)
-                LOGGER.error(
-                    "The Switchvox PBX at %s refused the login of extension %s; "
-                    "not retrying until the credentials are updated",
-                    self.config_entry.data[CONF_HOST],
-                    self.config_entry.data[CONF_EXTENSION],
-                )
-                self.config_entry.async_start_reauth(self.hass)
-                return False
             except SwitchvoxError as err:
                 self.last_error = str(err)
-                LOGGER.debug("Reconnect attempt %s failed: %s", attempt, err)
+                if _refused_login(err):
+                    LOGGER.error(
+                        "The Switchvox PBX at %s refused the login of extension %s; "
+                        "not retrying until the credentials are updated",
+                        self.config_entry.data[CONF_HOST],
+                        self.config_entry.data[CONF_EXTENSION],
+                    )
+                    self.config_entry.async_start_reauth(self.hass)
+                    return False
+                if isinstance(err, SwitchvoxRpcError) and not reported:
+                    # The PBX answers but refuses: worth a warning, once per outage.
+                    reported = True
+                    LOGGER.warning(
+                        "The Switchvox PBX at %s refused to restore the session (%s); "
+                        "retrying with backoff",
+                        self.config_entry.data[CONF_HOST],
+                        err,
+                    )
+                else:
+                    LOGGER.debug("Reconnect attempt %s failed: %s", attempt, err)
                 continue
             if self._dropped.is_set() or not self.client.connected:
                 continue  # dropped again while subscribing
@@ -332,6 +349,16 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
                 return None
             device_id = self._device_ids[extension] = device.id
         return device_id
+
+
+def _refused_login(err: SwitchvoxError) -> bool:
+    """Return whether ``err`` is the PBX refusing the credentials (not a later request's -32000).
+
+    Only a refused login means a wrong password: reauth then, and stop retrying. "Not
+    authenticated" to a subscribe right after a successful login is the session's problem, and
+    a new session may well succeed.
+    """
+    return isinstance(err, SwitchvoxAuthenticationError) and err.method == "login"
 
 
 def extension_device_key(entry: ConfigEntry, extension: str) -> str:

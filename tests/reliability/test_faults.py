@@ -15,14 +15,17 @@ import random
 import time
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import socketio_v4
 
+from custom_components.switchvox.const import DOMAIN, SERVICE_DIAL
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
 from switchvox_simulator import SwitchvoxSimulator
+from switchvox_simulator.faults import answer_login_already_authenticated
 
 from .conftest import WATCHED, count, recovered, wait_for
 
@@ -179,3 +182,169 @@ async def test_half_open_connection_detected_and_recovered(
         f"recovered {recovery:.3f} s after the PBX answered again"
     )
     assert detection <= PING_INTERVAL + PING_TIMEOUT + 0.25
+
+
+# -- requests never answered ---------------------------------------------------------------------
+
+
+async def test_unanswered_dial_times_out_cleanly(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """A dial the PBX never answers fails after the request timeout; nothing stays pending."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    coordinator.client.request_timeout = 0.3
+    simulator.set_ignore("dial")
+    started = time.monotonic()
+    async with asyncio.timeout(2):
+        with pytest.raises(HomeAssistantError) as err:
+            await _dial(hass, "102")
+    assert time.monotonic() - started < 1
+    assert err.value.translation_key == "communication_error"
+    assert coordinator.client.pending_requests == 0
+    # The session itself is fine: the next dial works.
+    simulator.set_ignore("dial", False)
+    await _dial(hass, "102")
+    assert coordinator.client.pending_requests == 0
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+@pytest.mark.parametrize("method", ["login", "subscribe"])
+async def test_unanswered_session_requests_are_retried(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    method: str,
+) -> None:
+    """A login or subscribe the PBX never answers times out and the reconnect tries again."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    coordinator.client.request_timeout = 0.2
+    simulator.set_ignore(method)
+    before = count(simulator, method)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: count(simulator, method) >= before + 3)
+    assert coordinator.client.pending_requests <= 1
+    assert not coordinator.connected
+    simulator.set_ignore(method, False)
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
+    assert coordinator.client.pending_requests == 0
+
+
+# -- dial while down or reconnecting -------------------------------------------------------------
+
+
+async def _dial(hass: HomeAssistant, extension: str) -> None:
+    """Call the dial action and wait for it."""
+    await hass.services.async_call(DOMAIN, SERVICE_DIAL, {"extension": extension}, blocking=True)
+
+
+async def test_dial_while_reconnecting(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Dialing while the session is being re-established fails at once, translated."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    simulator.set_delay("login", 1.0)
+    logins = count(simulator, "login")
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: count(simulator, "login") > logins)
+    assert coordinator.client.connected  # the new connection is up, its login is not done
+    async with asyncio.timeout(1):
+        with pytest.raises(HomeAssistantError) as err:
+            await _dial(hass, "102")
+    assert err.value.translation_key == "not_connected"
+    assert not any(method == "dial" for method, _ in simulator.requests)
+    simulator.set_delay("login", 0)
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+async def test_dials_during_drops_never_hang(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Dials fired at random moments around 20 drops each succeed or fail translated, in time."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    coordinator.client.request_timeout = 1.0
+    simulator.set_delay("dial", 0.02)
+    rng = random.Random(6)
+    outcomes: Counter[str] = Counter()
+
+    async def dial_once() -> None:
+        try:
+            async with asyncio.timeout(coordinator.client.request_timeout + 1):
+                await _dial(hass, "102")
+        except HomeAssistantError as err:
+            outcomes[err.translation_key or "untranslated"] += 1
+        else:
+            outcomes["ok"] += 1
+
+    for _ in range(20):
+        dials = [asyncio.create_task(dial_once()) for _ in range(3)]
+        await asyncio.sleep(rng.uniform(0, 0.03))
+        await simulator.drop_connections()
+        dials.append(asyncio.create_task(dial_once()))
+        await asyncio.gather(*dials)
+        await wait_for(hass, lambda: recovered(coordinator, simulator))
+    assert sum(outcomes.values()) == 80
+    assert set(outcomes) <= {"ok", "not_connected", "communication_error"}, outcomes
+    assert outcomes["not_connected"] + outcomes["communication_error"] > 0
+    assert coordinator.client.pending_requests == 0
+
+
+# -- JSON-RPC errors from the PBX -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [("login", -32603), ("login", -32001), ("subscribe", -32002), ("subscribe", -32603)],
+)
+async def test_rpc_error_on_reconnect_logged_once(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    code: int,
+) -> None:
+    """A PBX answering the session's requests with an error: retried, reported once per outage."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    simulator.set_error(method, code, "Computer says no")
+    before = count(simulator, method)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: count(simulator, method) >= before + 10)
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)  # no reauth
+    simulator.set_error(method, None)
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
+    reports = [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.WARNING and "Computer says no" in record.getMessage()
+    ]
+    assert len(reports) == 1, [record.getMessage() for record in reports]
+    assert str(code) in reports[0].getMessage()
+
+
+async def test_already_authenticated_login_is_accepted(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """-32002 to a login means the session is logged in already: carry on and subscribe."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    undo = answer_login_already_authenticated(simulator)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
+    assert coordinator.reconnects == 1
+    undo()
+
+
+@pytest.mark.usefixtures("fast_reconnect")
+async def test_not_authenticated_subscribe_is_not_a_refused_login(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """-32000 to a subscribe after a successful login is retried; it does not start reauth."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    simulator.set_error("subscribe", -32000, "Not authenticated")
+    before = count(simulator, "subscribe")
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: count(simulator, "subscribe") >= before + 5)
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    simulator.set_error("subscribe", None)
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
