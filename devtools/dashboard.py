@@ -44,14 +44,7 @@ def extension_card(
             "name": "Number",
             "icon": "mdi:card-account-phone",
         },
-        {
-            "type": "attribute",
-            "entity": line.call,
-            "attribute": "event_type",
-            "name": "Last call event",
-            "icon": "mdi:phone-log",
-        },
-        {"entity": line.call, "name": "Last event at", "format": "relative"},
+        {"entity": line.call, "name": "Last call event", "format": "relative"},
     ]
     if can_call:
         rows.append(

@@ -1,0 +1,122 @@
+"""``scripts/screenshots``: the README's pictures, taken from the running development instance."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+import sys
+
+import aiohttp
+
+from .browser import VIEWPORT, browser, login, save, sim_control, wait_card_text
+from .dashboard import card_title
+from .develop import account_names
+from .instance import ROOT, configured_port, http_status, say
+from .provision import DASHBOARD_VIEW, DEV_PASSWORD, DEV_USERNAME, HomeAssistantApi
+
+IMAGES = ROOT / "docs" / "images"
+RING_EXTENSION = "103"
+CALLER_NAME = "Maria Gonzalez"
+CALLER_NUMBER = "2125550142"
+
+
+async def device_id(ha_url: str, extension: str) -> str:
+    """Return the device registry id of a watched extension."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        devices = await api.ws({"type": "config/device_registry/list"})
+    for device in devices:
+        for domain, identifier in device["identifiers"]:
+            if domain == "switchvox" and identifier.endswith(f"_{extension}"):
+                found: str = device["id"]
+                return found
+    raise RuntimeError(f"no device for extension {extension}: is it watched?")
+
+
+def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
+    """Take every picture; return the files written."""
+    names = account_names(sim_url)
+    device = asyncio.run(device_id(ha_url, RING_EXTENSION))
+    written: list[Path] = []
+    with browser() as chromium:
+        page = chromium.new_page(viewport=VIEWPORT, device_scale_factor=1)
+        login(page, ha_url, f"/lovelace/{DASHBOARD_VIEW}", DEV_USERNAME, DEV_PASSWORD)
+
+        # The config flow's form, filled in but not submitted.
+        page.goto(f"{ha_url}/config/integrations/dashboard/add?domain=switchvox")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)  # the confirmation dialog animates in
+        page.get_by_role("button", name="OK").click()
+        page.get_by_text("Connect to a Switchvox PBX").first.wait_for()
+        page.locator("input[name=host]").fill("pbx.example.lan")
+        page.locator("input[name=extension]").fill("201")
+        page.wait_for_timeout(500)
+        save(page, path := out / "config_flow.png")
+        written.append(path)
+        page.keyboard.press("Escape")
+
+        # The dashboard with a ringing line.
+        unique_id = sim_control(
+            sim_url,
+            "ring",
+            {
+                "extension": RING_EXTENSION,
+                "caller_name": CALLER_NAME,
+                "caller_number": CALLER_NUMBER,
+            },
+        )["unique_id"]
+        try:
+            page.goto(f"{ha_url}/lovelace/{DASHBOARD_VIEW}")
+            title = card_title(RING_EXTENSION, names)
+            wait_card_text(page, title, ["Ringing", CALLER_NAME, CALLER_NUMBER])
+            page.wait_for_timeout(500)
+            save(page, path := out / "dashboard_ringing.png")
+            written.append(path)
+
+            # The extension's device page (still ringing).
+            page.goto(f"{ha_url}/config/devices/device/{device}")
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(1500)
+            save(page, path := out / "device.png")
+            written.append(path)
+        finally:
+            sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+
+        # The dial action in the developer tools, ready to perform.
+        page.evaluate(
+            "() => localStorage.setItem('panel-dev-action-state-service-data', JSON.stringify("
+            "{action: 'switchvox.dial', data: {extension: '102'}}))"
+        )
+        page.goto(f"{ha_url}/developer-tools/action")
+        page.get_by_text("switchvox.dial").first.wait_for()
+        page.wait_for_timeout(1000)
+        save(page, path := out / "dial_action.png")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Take the pictures from the running instance, or from one started for the occasion."""
+    parser = argparse.ArgumentParser(prog="scripts/screenshots", description=__doc__)
+    parser.add_argument("--ha-url", help="a running development instance (default: start one)")
+    parser.add_argument("--sim-url", default="http://127.0.0.1:8443", help="its simulator")
+    parser.add_argument("--out", type=Path, default=IMAGES, help="where to write (docs/images)")
+    args = parser.parse_args(argv)
+    ha_url = args.ha_url
+    if ha_url is None:
+        port = configured_port(ROOT / ".develop" / "config", 8123)
+        ha_url = f"http://127.0.0.1:{port}"
+    if http_status(f"{ha_url}/api/") is None:
+        say(f"Nothing answers at {ha_url}: start ./scripts/develop first (in another terminal).")
+        return 1
+    if http_status(f"{args.sim_url}/control/state") != 200:
+        say(f"The simulator does not answer at {args.sim_url}.")
+        return 1
+    for path in take(ha_url, args.sim_url, args.out):
+        say(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
