@@ -45,7 +45,7 @@ def sent(simulator: SwitchvoxSimulator, method: str) -> list[Any]:
     return [params for name, params in simulator.requests if name == method]
 
 
-async def next_request_id(client: SwitchvoxClient, simulator: SwitchvoxSimulator) -> int:
+async def next_request_id(client: SwitchvoxClient) -> int:
     """Wait until the client has a request pending and return its id."""
     await wait_until(lambda: client.pending_requests == 1)
     return next(iter(client._pending))
@@ -423,7 +423,7 @@ async def test_vendor_specific_error_code(
     """An undocumented error code, and an error that is not an object, become SwitchvoxRpcError."""
     simulator.set_ignore("dial")
     task = asyncio.create_task(logged_in.dial("102"))
-    request_id = await next_request_id(logged_in, simulator)
+    request_id = await next_request_id(logged_in)
     error = {"code": 4711, "message": "Phone is unplugged", "data": {"x": 1}}
     await simulator.send_raw("response", {"jsonrpc": "2.0", "id": request_id, "error": error})
     with pytest.raises(SwitchvoxRpcError) as err:
@@ -434,7 +434,7 @@ async def test_vendor_specific_error_code(
         "dial",
     )
     task = asyncio.create_task(logged_in.dial("102"))
-    request_id = await next_request_id(logged_in, simulator)
+    request_id = await next_request_id(logged_in)
     await simulator.send_raw("response", {"jsonrpc": "2.0", "id": request_id, "error": "busy"})
     with pytest.raises(SwitchvoxRpcError) as err:
         await task
@@ -648,7 +648,7 @@ async def test_malformed_responses_are_dropped(
     """Malformed responses are dropped, the pending request still gets its real response."""
     simulator.set_delay("dial", 0.3)
     task = asyncio.create_task(logged_in.dial("102"))
-    request_id = await next_request_id(logged_in, simulator)
+    request_id = await next_request_id(logged_in)
     for payload in (
         "nope",
         [request_id],
