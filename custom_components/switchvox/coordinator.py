@@ -43,7 +43,7 @@ from .rtapi import (
     SwitchvoxError,
     SwitchvoxRpcError,
 )
-from .rtapi.lines import Line, LineChange, LineTracker
+from .rtapi.lines import MAX_UNKNOWN_STATUSES, Line, LineChange, LineTracker
 
 type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
 type LineListener = Callable[[LineChange | None], None]
@@ -307,7 +307,12 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     def _handle_line_state(self, state: LineState) -> None:
         """Apply a notification to its line, fire the bus event and wake that line only."""
         self.notifications += 1
-        if state.status is LineStatus.UNKNOWN and state.raw_status not in self._unknown_statuses:
+        if (
+            state.status is LineStatus.UNKNOWN
+            and state.raw_status not in self._unknown_statuses
+            and len(self._unknown_statuses) < MAX_UNKNOWN_STATUSES
+        ):
+            # Logged once per value; a PBX inventing values without end is not logged forever.
             self._unknown_statuses.add(state.raw_status)
             LOGGER.warning(
                 "Extension %s reported the unknown line status %.64r; keeping its last state",
