@@ -21,7 +21,8 @@ from .instance import DOMAIN, say
 DEV_USERNAME = "dev"
 DEV_PASSWORD = "switchvox-dev"  # noqa: S105 - the documented login of the local dev instance
 DEV_NAME = "Developer"
-DASHBOARD_VIEW = "phones"
+DASHBOARD_URL_PATH = "switchvox-phones"
+DASHBOARD_PATH = f"{DASHBOARD_URL_PATH}/phones"
 
 
 class ProvisionError(RuntimeError):
@@ -293,21 +294,37 @@ async def ensure_dashboard(
     connection: str | None,
     settings: Settings,
 ) -> None:
-    """Install the phones dashboard as the Overview, unless one is saved already."""
-    try:
-        await api.ws({"type": "lovelace/config", "force": False})
-        exists = True
-    except WebsocketError as err:
-        if err.code != "config_not_found":
-            raise
-        exists = False
+    """Install the phones dashboard and make it the default one, unless it exists."""
+    dashboards = await api.ws({"type": "lovelace/dashboards/list"})
+    exists = any(d["url_path"] == DASHBOARD_URL_PATH for d in dashboards)
     if exists and not settings.rebuild_dashboard:
         return
-    say("==> dashboard: installing the phones view as the Overview")
+    say(f"==> dashboard: installing /{DASHBOARD_PATH} as the default dashboard")
+    if not exists:
+        await api.ws(
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": DASHBOARD_URL_PATH,
+                "title": "Phones",
+                "icon": "mdi:phone-classic",
+                "show_in_sidebar": True,
+                "require_admin": False,
+                "mode": "storage",
+            }
+        )
     config = build_dashboard(
         lines, connection, names=settings.names, login_extension=settings.login_extension
     )
-    await api.ws({"type": "lovelace/config/save", "config": config})
+    await api.ws({"type": "lovelace/config/save", "url_path": DASHBOARD_URL_PATH, "config": config})
+    system = await api.ws({"type": "frontend/get_system_data", "key": "core"})
+    core = (system or {}).get("value") or {}
+    await api.ws(
+        {
+            "type": "frontend/set_system_data",
+            "key": "core",
+            "value": {**core, "default_panel": DASHBOARD_URL_PATH},
+        }
+    )
 
 
 async def provision(settings: Settings) -> Provisioned:
@@ -330,6 +347,6 @@ async def provision(settings: Settings) -> Provisioned:
             entry_id=entry_id,
             lines=lines,
             connection_entity=connection,
-            dashboard_url=f"{settings.ha_url}/lovelace/{DASHBOARD_VIEW}",
+            dashboard_url=f"{settings.ha_url}/{DASHBOARD_PATH}",
             created_entry=created,
         )

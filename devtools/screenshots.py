@@ -13,7 +13,7 @@ from .browser import VIEWPORT, browser, login, save, sim_control, wait_card_text
 from .dashboard import card_title
 from .develop import account_names
 from .instance import ROOT, configured_port, http_status, say
-from .provision import DASHBOARD_VIEW, DEV_PASSWORD, DEV_USERNAME, HomeAssistantApi
+from .provision import DASHBOARD_PATH, DEV_PASSWORD, DEV_USERNAME, HomeAssistantApi
 
 IMAGES = ROOT / "docs" / "images"
 RING_EXTENSION = "103"
@@ -41,7 +41,7 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
     written: list[Path] = []
     with browser() as chromium:
         page = chromium.new_page(viewport=VIEWPORT, device_scale_factor=1)
-        login(page, ha_url, f"/lovelace/{DASHBOARD_VIEW}", DEV_USERNAME, DEV_PASSWORD)
+        login(page, ha_url, f"/{DASHBOARD_PATH}", DEV_USERNAME, DEV_PASSWORD)
 
         # The config flow's form, filled in but not submitted.
         page.goto(f"{ha_url}/config/integrations/dashboard/add?domain=switchvox")
@@ -67,7 +67,7 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
             },
         )["unique_id"]
         try:
-            page.goto(f"{ha_url}/lovelace/{DASHBOARD_VIEW}")
+            page.goto(f"{ha_url}/{DASHBOARD_PATH}")
             title = card_title(RING_EXTENSION, names)
             wait_card_text(page, title, ["Ringing", CALLER_NAME, CALLER_NUMBER])
             page.wait_for_timeout(500)

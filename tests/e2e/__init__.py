@@ -1,0 +1,1 @@
+"""Browser end-to-end tests (run with ./scripts/e2e)."""

@@ -1,0 +1,205 @@
+"""In a real headless Chromium: log in, watch a card follow a call, dial from the dashboard.
+
+A real Home Assistant (``hass -c`` on a temporary folder) and the simulator run as child
+processes, provisioned like ``./scripts/develop`` does it, but without demo traffic, so
+every call on the PBX is one this test made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+import urllib.request
+
+import aiohttp
+import pytest
+
+from devtools.browser import VIEWPORT, browser, login, sim_control, wait_card_text
+from devtools.dashboard import card_title
+from devtools.develop import account_names
+from devtools.instance import ROOT, DevInstance, free_port, prepare_config
+from devtools.provision import (
+    DASHBOARD_PATH,
+    DEV_PASSWORD,
+    DEV_USERNAME,
+    HomeAssistantApi,
+    Provisioned,
+    Settings,
+    provision,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.e2e
+
+WATCHED = ["101", "102", "103", "104"]
+CALLER_NAME = "Maria Gonzalez"
+CALLER_NUMBER = "2125550142"
+ARTIFACTS = ROOT / ".develop" / "e2e-artifacts"
+
+
+@dataclass
+class Running:
+    """The running instance and what its provisioning made."""
+
+    instance: DevInstance
+    provisioned: Provisioned
+    names: dict[str, str]
+
+
+def run_async[T](coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine in a thread of its own (Playwright's sync API owns this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def ha_call(ha_url: str, message: dict[str, Any]) -> Any:
+    """Log in as the development user and send one websocket command."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        return await api.ws(message)
+
+
+async def ha_state(ha_url: str, entity_id: str) -> dict[str, Any] | None:
+    """Log in as the development user and read one state."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        return await api.state(entity_id)
+
+
+def sim_channels(sim_url: str) -> list[dict[str, Any]]:
+    """Return the simulator's live channels."""
+    with urllib.request.urlopen(f"{sim_url}/control/state", timeout=5) as response:  # noqa: S310
+        channels: list[dict[str, Any]] = json.load(response)["channels"]
+        return channels
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """Start and provision a fresh instance on free ports."""
+    config: Path = tmp_path_factory.mktemp("switchvox-e2e") / "config"
+    ha_port = free_port()
+    prepare_config(config, ha_port)
+    with DevInstance(
+        config_dir=config,
+        ha_port=ha_port,
+        sim_port=free_port(),
+        extensions="101-104",
+        demo=False,
+    ) as instance:
+        instance.start()
+        names = account_names(instance.sim_url)
+        provisioned = asyncio.run(
+            provision(
+                Settings(
+                    ha_url=instance.ha_url,
+                    sim_port=instance.sim_port,
+                    extensions=WATCHED,
+                    names=names,
+                )
+            )
+        )
+        yield Running(instance, provisioned, names)
+
+
+@pytest.fixture(scope="module")
+def page(running: Running) -> Iterator[Page]:
+    """Log in with the development login in headless Chromium and open the dashboard."""
+    with browser() as chromium:
+        page = chromium.new_page(viewport=VIEWPORT)
+        login(page, running.instance.ha_url, f"/{DASHBOARD_PATH}", DEV_USERNAME, DEV_PASSWORD)
+        yield page
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
+    """Save what the browser showed when a test using it failed."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed or "page" not in request.fixturenames:
+        return
+    page: Page = request.getfixturevalue("page")
+    path = ARTIFACTS / f"{request.node.name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    print(f"screenshot of the failure: {path}")  # noqa: T201
+
+
+def test_provisioning_is_idempotent(running: Running) -> None:
+    """A second provisioning run (as on a second ./scripts/develop) creates nothing."""
+    again = run_async(
+        provision(Settings(ha_url=running.instance.ha_url, sim_port=running.instance.sim_port))
+    )
+    assert not again.created_entry
+    assert again.entry_id == running.provisioned.entry_id
+    assert [line.extension for line in again.lines] == WATCHED
+    entries = run_async(ha_call(running.instance.ha_url, {"type": "config_entries/get"}))
+    assert [e["domain"] for e in entries].count("switchvox") == 1
+
+
+def test_card_follows_a_ringing_call(running: Running, page: Page) -> None:
+    """Ring 103 from outside: its card shows ringing with the caller, then idle and missed."""
+    title = card_title("103", running.names)
+    wait_card_text(page, title, ["Line", "Idle"])
+    unique_id = sim_control(
+        running.instance.sim_url,
+        "ring",
+        {"extension": "103", "caller_name": CALLER_NAME, "caller_number": CALLER_NUMBER},
+    )["unique_id"]
+    wait_card_text(page, title, ["Ringing", CALLER_NAME, CALLER_NUMBER])
+    sim_control(running.instance.sim_url, "hang_up", {"unique_id": unique_id})
+    text = wait_card_text(page, title, ["Idle", "Missed"])
+    assert CALLER_NAME not in text.split(" | ")
+
+
+def test_blueprint_automations_ran(running: Running) -> None:
+    """The automations made from both blueprints fired on that ring and that missed call."""
+    url = running.instance.ha_url
+    ringing = run_async(ha_state(url, "automation.switchvox_log_ringing_calls"))
+    assert ringing is not None
+    assert ringing["state"] == "on"
+    assert ringing["attributes"]["last_triggered"] is not None
+    notifications = run_async(ha_call(url, {"type": "persistent_notification/get"}))
+    missed = [n for n in notifications if n["notification_id"] == "switchvox_missed_103"]
+    assert missed, notifications
+    assert missed[0]["message"] == f"{CALLER_NAME} ({CALLER_NUMBER})"
+
+
+def test_call_button_dials(running: Running, page: Page) -> None:
+    """The card's Call button performs switchvox.dial: the login extension's phone rings."""
+    sim_url = running.instance.sim_url
+    assert not sim_channels(sim_url)
+    title = card_title("102", running.names)
+    page.get_by_role("button", name="Call").nth(0).wait_for()
+    wait_card_text(page, title, ["Call extension 102"])
+    row = page.locator("hui-button-row").filter(has_text="Call extension 102")
+    row.get_by_role("button", name="Call").click()
+    # The call starts on the login extension 101 (a dial event), towards 102.
+    wait_card_text(page, card_title("101", running.names), ["Dialing"])
+    channels = sim_channels(sim_url)
+    assert channels
+    assert channels[0]["extension"] == "101"
+    sim_control(sim_url, "hang_up", {"unique_id": channels[0]["unique_id"]})  # and its peer
+    wait_card_text(page, card_title("101", running.names), ["Idle"])
+
+
+def test_blueprints_are_valid() -> None:
+    """Both blueprints pass Home Assistant's blueprint schema."""
+    from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
+    from homeassistant.components.blueprint.models import Blueprint
+    from homeassistant.util.yaml import load_yaml_dict
+
+    folder = ROOT / "blueprints" / "automation" / "switchvox"
+    for name in ("ringing.yaml", "missed_call.yaml"):
+        blueprint = Blueprint(
+            load_yaml_dict(folder / name),
+            expected_domain="automation",
+            schema=AUTOMATION_BLUEPRINT_SCHEMA,
+        )
+        assert blueprint.inputs
