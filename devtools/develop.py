@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         demo_rate=args.demo_rate,
         verbose=args.verbose,
     )
+    # Ctrl-C and SIGTERM stop both children cleanly (even when started with SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     try:

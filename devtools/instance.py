@@ -266,7 +266,7 @@ class DevInstance:
         hass = [sys.executable, "-m", "homeassistant", "-c", str(self.config_dir)]
         self._spawn("homeassistant", hass)
         self.wait_http(f"{self.sim_url}/control/state", "simulator", timeout=30.0)
-        self.wait_http(f"{self.ha_url}/api/", "Home Assistant", timeout=timeout)
+        self.wait_http(f"{self.ha_url}/manifest.json", "Home Assistant", timeout=timeout)
 
     def wait_http(self, url: str, name: str, *, timeout: float) -> None:
         """Wait until ``url`` answers, failing early when a child has exited."""

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if ha_url is None:
         port = configured_port(ROOT / ".develop" / "config", 8123)
         ha_url = f"http://127.0.0.1:{port}"
-    if http_status(f"{ha_url}/api/") is None:
+    if http_status(f"{ha_url}/manifest.json") is None:
         say(f"Nothing answers at {ha_url}: start ./scripts/develop first (in another terminal).")
         return 1
     if http_status(f"{args.sim_url}/control/state") != 200:
