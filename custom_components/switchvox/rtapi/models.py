@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 import json
 import math
+import re
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -29,6 +30,8 @@ MAX_DIAL_DATA_BYTES: Final = 4096
 type JsonObject = Mapping[str, Any]
 
 _EMPTY: Final[JsonObject] = MappingProxyType({})
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
+_LONG_NUMBER: Final = re.compile(r"\d{19}")  # 2**63 has 19 digits
 
 # Key names a Remote may use for the other party's caller id; the vendor does not document them.
 _REMOTE_NAME_KEYS: Final = ("callerIdName", "caller_id_name", "callerName", "name", "displayName")
@@ -208,7 +211,7 @@ class LineState:
             unique_id=unique_id,
             account=account,
             status=LineStatus.parse(raw_status),
-            raw_status=raw_status[:MAX_TEXT_LENGTH],
+            raw_status=valid_text(raw_status[:MAX_TEXT_LENGTH]),
             endpoint=Endpoint.from_json(params.get("endpoint")),
             start_time=parse_timestamp(params.get("startTime")),
             server_time=parse_timestamp(params.get("serverTime")),
@@ -292,10 +295,38 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
     if not isinstance(value, Mapping):
         return None
     try:
-        size = len(json.dumps(value, separators=(",", ":")).encode())
+        text = json.dumps(value, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
         return None
-    return _freeze(value) if size <= limit else None
+    if len(text) > limit:  # ASCII: one byte per character
+        return None
+    if "\\ud" in text or _LONG_NUMBER.search(text):
+        # An astral character or a lone surrogate, or an integer perhaps beyond 64 bits: rebuild
+        # the object from text and numbers that every JSON encoder (orjson in HA) accepts.
+        try:
+            value = json.loads(
+                valid_text(json.dumps(value, ensure_ascii=False)), parse_int=_json_int
+            )
+        except (ValueError, RecursionError):
+            return None
+    return _freeze(value)  # type: ignore[arg-type]
+
+
+def valid_text(text: str) -> str:
+    r"""Return ``text`` with lone UTF-16 surrogates replaced by U+FFFD.
+
+    JSON may carry them ("\ud800") and Python decodes them, but they are not Unicode text:
+    UTF-8 encoders, and so Home Assistant's recorder, frontend and restore state, refuse them.
+    """
+    if text.isascii():  # O(1) in CPython
+        return text
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _json_int(text: str) -> int | str:
+    """Return a JSON integer, kept as its text when beyond 64 bits (orjson refuses those)."""
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else text
 
 
 def _object(value: object) -> JsonObject | None:
@@ -314,7 +345,7 @@ def _text(value: object, limit: int = MAX_TEXT_LENGTH) -> str | None:
         return None
     if isinstance(value, str):
         text = value.strip()
-        return text[:limit] if text else None
+        return valid_text(text[:limit]) if text else None
     if isinstance(value, int):
         try:
             return str(value)[:limit]
