@@ -65,6 +65,7 @@ input_text:
   switchvox_number:
     name: Number to call
     icon: mdi:dialpad
+    initial: "102"
     max: 32
     pattern: "^[+]?[0-9*#]*$"
 logbook:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from pathlib import Path
 import sys
 
 import aiohttp
+from playwright.sync_api import Error as PlaywrightError
 
 from .browser import VIEWPORT, browser, login, save, sim_control, wait_card_text
 from .dashboard import card_title
@@ -46,9 +48,13 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
         # The config flow's form, filled in but not submitted.
         page.goto(f"{ha_url}/config/integrations/dashboard/add?domain=switchvox")
         page.wait_for_load_state("networkidle")
-        page.wait_for_timeout(1500)  # the confirmation dialog animates in
-        page.get_by_role("button", name="OK").click()
-        page.get_by_text("Connect to a Switchvox PBX").first.wait_for()
+        host = page.locator("input[name=host]")
+        for _ in range(30):  # confirm "Do you want to set up Switchvox?" (it animates in)
+            if host.count():
+                break
+            with contextlib.suppress(PlaywrightError):
+                page.get_by_role("button", name="OK", exact=True).click(timeout=1000)
+            page.wait_for_timeout(300)
         page.locator("input[name=host]").fill("pbx.example.lan")
         page.locator("input[name=extension]").fill("201")
         page.wait_for_timeout(500)
