@@ -14,6 +14,7 @@ from .exceptions import (
     SwitchvoxError,
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRpcError,
     SwitchvoxTimeoutError,
     rpc_error_from_code,
 )
@@ -152,8 +153,18 @@ class SwitchvoxClient:
             await asyncio.wait(tuple(self._closing_tasks))
 
     async def login(self, extension: str, password: str) -> None:
-        """Authenticate this connection's session as ``extension``."""
-        await self.request("login", {"extension": extension, "password": password})
+        """Authenticate this connection's session as ``extension``.
+
+        A PBX error message may echo the request's params: the password is taken out of it
+        before the error goes anywhere (logs, diagnostics, the UI).
+        """
+        try:
+            await self.request("login", {"extension": extension, "password": password})
+        except SwitchvoxRpcError as err:
+            if not password or password not in err.rpc_message:
+                raise
+            message = err.rpc_message.replace(password, "**REDACTED**")
+            raise rpc_error_from_code(err.code, message, err.method) from None
         self._extension = extension
 
     async def logout(self) -> None:
