@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 import json
 from pathlib import Path
+import re
 from typing import TYPE_CHECKING, Any
 import urllib.request
 
@@ -187,6 +188,33 @@ def test_call_button_dials(running: Running, page: Page) -> None:
     assert channels[0]["extension"] == "101"
     sim_control(sim_url, "hang_up", {"unique_id": channels[0]["unique_id"]})  # and its peer
     wait_card_text(page, card_title("101", running.names), ["Idle"])
+
+
+def readme_automations() -> list[dict[str, Any]]:
+    """Return the automations (and automation snippets) of the README's YAML examples."""
+    import yaml
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    found = []
+    for block in blocks:
+        data = yaml.safe_load(block)
+        if isinstance(data, dict) and "triggers" in data:
+            found.append(data)
+    return found
+
+
+def test_readme_automation_examples_are_valid(running: Running) -> None:
+    """Home Assistant accepts the triggers, conditions and actions of the README's examples."""
+    examples = readme_automations()
+    assert len(examples) >= 6
+    for example in examples:
+        message: dict[str, Any] = {"type": "validate_config"}
+        for key in ("triggers", "conditions", "actions"):
+            if key in example:
+                message[key] = example[key]
+        result = run_async(ha_call(running.instance.ha_url, message))
+        errors = {key: value["error"] for key, value in result.items() if not value["valid"]}
+        assert not errors, (example.get("alias"), errors)
 
 
 def test_blueprints_are_valid() -> None:
