@@ -88,6 +88,13 @@ def sim_control(sim_url: str, action: str, body: dict[str, Any]) -> dict[str, An
         return result
 
 
+def sim_channels(sim_url: str) -> list[dict[str, Any]]:
+    """Return the simulator's live channels."""
+    with urllib.request.urlopen(f"{sim_url}/control/state", timeout=5) as response:  # noqa: S310
+        channels: list[dict[str, Any]] = json.load(response)["channels"]
+        return channels
+
+
 # The text of an entities card, shadow roots included, its rows separated by " | ".
 # (Playwright's text selectors miss text that is a direct child of a shadow root.)
 _CARD_TEXT_JS = """

@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 from pathlib import Path
 import sys
+import urllib.error
 
 import aiohttp
 from playwright.sync_api import Error as PlaywrightError
 
-from .browser import VIEWPORT, browser, login, save, sim_control, wait_card_text
+from .browser import VIEWPORT, browser, login, save, sim_channels, sim_control, wait_card_text
 from .dashboard import card_title
 from .develop import account_names
 from .instance import ROOT, configured_port, http_status, say
@@ -99,6 +100,25 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
         page.wait_for_timeout(1000)
         save(page, path := out / "dial_action.png")
         written.append(path)
+
+        # Assist places a call (with the custom sentences): the dashboard shows it behind.
+        before = {c["unique_id"] for c in sim_channels(sim_url)}
+        page.goto(f"{ha_url}/{DASHBOARD_PATH}")
+        page.wait_for_load_state("networkidle")
+        page.keyboard.press("a")  # the frontend's Assist shortcut
+        request = page.locator("ha-assist-chat input, ha-assist-chat textarea").first
+        request.fill("call 102")
+        request.press("Enter")
+        try:
+            wait_card_text(page, card_title("102", names), ["Ringing"])
+            page.wait_for_timeout(500)
+            save(page, path := out / "assist_call.png")
+            written.append(path)
+        finally:
+            for channel in sim_channels(sim_url):
+                if channel["unique_id"] not in before:
+                    with contextlib.suppress(urllib.error.HTTPError):
+                        sim_control(sim_url, "hang_up", {"unique_id": channel["unique_id"]})
     return written
 
 

@@ -11,16 +11,15 @@ import asyncio
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-import json
 from pathlib import Path
 import re
+import time
 from typing import TYPE_CHECKING, Any
-import urllib.request
 
 import aiohttp
 import pytest
 
-from devtools.browser import VIEWPORT, browser, login, sim_control, wait_card_text
+from devtools.browser import VIEWPORT, browser, login, sim_channels, sim_control, wait_card_text
 from devtools.dashboard import card_title
 from devtools.develop import account_names
 from devtools.instance import ROOT, DevInstance, free_port, prepare_config
@@ -67,6 +66,13 @@ async def ha_call(ha_url: str, message: dict[str, Any]) -> Any:
         return await api.ws(message)
 
 
+async def ha_rest(ha_url: str, path: str, payload: Any) -> Any:
+    """Log in as the development user and POST to the REST API."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        return await api.rest("POST", path, payload)
+
+
 async def ha_state(ha_url: str, entity_id: str) -> dict[str, Any] | None:
     """Log in as the development user and read one state."""
     async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
@@ -74,11 +80,13 @@ async def ha_state(ha_url: str, entity_id: str) -> dict[str, Any] | None:
         return await api.state(entity_id)
 
 
-def sim_channels(sim_url: str) -> list[dict[str, Any]]:
-    """Return the simulator's live channels."""
-    with urllib.request.urlopen(f"{sim_url}/control/state", timeout=5) as response:  # noqa: S310
-        channels: list[dict[str, Any]] = json.load(response)["channels"]
-        return channels
+def wait_channels(sim_url: str, within: float = 10.0) -> list[dict[str, Any]]:
+    """Wait until the simulator has a live channel; return them."""
+    deadline = time.monotonic() + within
+    while not (channels := sim_channels(sim_url)):
+        assert time.monotonic() < deadline, "no call was placed on the simulator"
+        time.sleep(0.1)
+    return channels
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +167,24 @@ def test_card_follows_a_ringing_call(running: Running, page: Page) -> None:
     assert CALLER_NAME not in text.split(" | ")
 
 
+def test_assist_places_a_call(running: Running) -> None:
+    """With the custom sentences file, "call 102" in Assist dials 102 from 101."""
+    sim_url = running.instance.sim_url
+    assert not sim_channels(sim_url)
+    answer = run_async(
+        ha_rest(
+            running.instance.ha_url,
+            "/api/conversation/process",
+            {"text": "call 102", "language": "en"},
+        )
+    )
+    assert answer["response"]["response_type"] == "action_done", answer
+    assert answer["response"]["speech"]["plain"]["speech"] == "Calling 102"
+    channels = wait_channels(sim_url)
+    assert channels[0]["extension"] == "101"
+    sim_control(sim_url, "hang_up", {"unique_id": channels[0]["unique_id"]})
+
+
 def test_blueprint_automations_ran(running: Running) -> None:
     """The automations made from both blueprints fired on that ring and that missed call."""
     url = running.instance.ha_url
@@ -183,8 +209,7 @@ def test_call_button_dials(running: Running, page: Page) -> None:
     row.get_by_role("button", name="Call").click()
     # The call starts on the login extension 101 (a dial event), towards 102.
     wait_card_text(page, card_title("101", running.names), ["Dialing"])
-    channels = sim_channels(sim_url)
-    assert channels
+    channels = wait_channels(sim_url)
     assert channels[0]["extension"] == "101"
     sim_control(sim_url, "hang_up", {"unique_id": channels[0]["unique_id"]})  # and its peer
     wait_card_text(page, card_title("101", running.names), ["Idle"])
