@@ -10,7 +10,7 @@ import sys
 import urllib.error
 
 import aiohttp
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Error as PlaywrightError, Page
 
 from .browser import VIEWPORT, browser, login, save, sim_channels, sim_control, wait_card_text
 from .dashboard import card_title
@@ -37,6 +37,21 @@ async def device_id(ha_url: str, extension: str) -> str:
     raise RuntimeError(f"no device for extension {extension}: is it watched?")
 
 
+def open_config_flow(page: Page, ha_url: str) -> None:
+    """Open the Switchvox config flow's first form (the frontend sometimes needs a retry)."""
+    host = page.locator("input[name=host]")
+    for _ in range(5):
+        page.goto(f"{ha_url}/config/integrations/dashboard/add?domain=switchvox")
+        page.wait_for_load_state("networkidle")
+        for _ in range(20):  # confirm "Do you want to set up Switchvox?" (it animates in)
+            if host.count():
+                return
+            with contextlib.suppress(PlaywrightError):
+                page.get_by_role("button", name="OK", exact=True).click(timeout=500)
+            page.wait_for_timeout(250)
+    raise RuntimeError("the Switchvox config flow did not open")
+
+
 def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
     """Take every picture; return the files written."""
     names = account_names(sim_url)
@@ -47,15 +62,7 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
         login(page, ha_url, f"/{DASHBOARD_PATH}", DEV_USERNAME, DEV_PASSWORD)
 
         # The config flow's form, filled in but not submitted.
-        page.goto(f"{ha_url}/config/integrations/dashboard/add?domain=switchvox")
-        page.wait_for_load_state("networkidle")
-        host = page.locator("input[name=host]")
-        for _ in range(30):  # confirm "Do you want to set up Switchvox?" (it animates in)
-            if host.count():
-                break
-            with contextlib.suppress(PlaywrightError):
-                page.get_by_role("button", name="OK", exact=True).click(timeout=1000)
-            page.wait_for_timeout(300)
+        open_config_flow(page, ha_url)
         page.locator("input[name=host]").fill("pbx.example.lan")
         page.locator("input[name=extension]").fill("201")
         page.wait_for_timeout(500)
