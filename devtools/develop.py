@@ -14,7 +14,14 @@ from types import FrameType
 from typing import Any
 import urllib.request
 
-from .instance import DEFAULT_CONFIG_DIR, DevInstance, configured_port, prepare_config, say
+from .instance import (
+    DEFAULT_CONFIG_DIR,
+    DevInstance,
+    configured_port,
+    prepare_config,
+    say,
+    set_port,
+)
 from .provision import DEV_PASSWORD, DEV_USERNAME, Provisioned, Settings, provision
 
 
@@ -41,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Switchvox simulator and a provisioned Home Assistant.",
     )
     parser.add_argument("--port", type=int, help="Home Assistant HTTP port (default 8123)")
-    parser.add_argument("--sim-port", type=int, default=8443, help="simulator port (8443)")
+    parser.add_argument(
+        "--sim-port",
+        type=int,
+        default=8443,
+        help="simulator port (8443; the entry made on the first run keeps it)",
+    )
     parser.add_argument(
         "--config", type=Path, default=DEFAULT_CONFIG_DIR, help="config folder (.develop/config)"
     )
@@ -54,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-demo", action="store_true", help="no random call traffic")
     parser.add_argument("--demo-rate", type=float, default=6.0, help="demo calls per minute")
     parser.add_argument(
-        "--rebuild-dashboard", action="store_true", help="replace a saved Overview dashboard"
+        "--rebuild-dashboard",
+        action="store_true",
+        help="rebuild the Phones dashboard (discards your edits to it)",
     )
     parser.add_argument(
         "--exit-after-provision",
@@ -92,10 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     config_dir: Path = args.config.resolve()
     new = not (config_dir / "configuration.yaml").exists()
     port = args.port or configured_port(config_dir, 8123)
-    if not new and args.port and args.port != configured_port(config_dir, args.port):
-        say(f"note: {config_dir}/configuration.yaml sets another port; edit it to change it")
-        port = configured_port(config_dir, args.port)
     prepare_config(config_dir, port)
+    if args.port and configured_port(config_dir, args.port) != args.port:
+        set_port(config_dir, args.port)
     instance = DevInstance(
         config_dir=config_dir,
         ha_port=port,

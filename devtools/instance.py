@@ -188,6 +188,17 @@ def configured_port(config_dir: Path, default: int) -> int:
     return default
 
 
+def set_port(config_dir: Path, port: int) -> None:
+    """Change the HTTP port of an existing configuration.yaml."""
+    path = config_dir / "configuration.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.strip().startswith("server_port:"):
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[index] = f"{indent}server_port: {port}\n"
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def http_status(url: str, timeout: float = 2.0) -> int | None:
     """Return the HTTP status of a GET (None when nothing answers)."""
     try:
