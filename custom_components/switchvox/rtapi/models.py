@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+import functools
 import json
 import math
 import re
@@ -262,25 +263,44 @@ def parse_timestamp(value: object) -> datetime | None:
     """Parse an ISO-8601 string or epoch seconds/milliseconds into an aware UTC datetime."""
     if value is None or isinstance(value, bool):
         return None
-    number: float | None = None
+    if isinstance(value, str):
+        # Notifications repeat the same texts (a channel's startTime, serverTime within a second).
+        if len(value) <= 64:
+            return _parse_timestamp_text_cached(value)
+        return _parse_timestamp_text(value)
     if isinstance(value, (int, float)):
         try:
-            number = float(value)
+            return _from_epoch(float(value))
         except OverflowError:  # an integer beyond the float range (JSON allows it)
             return None
-    elif isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 64:
-            return None
+    return None
+
+
+def _parse_timestamp_text(value: str) -> datetime | None:
+    """Parse an ISO-8601 string or epoch seconds/milliseconds written as text."""
+    text = value.strip()
+    if not text or len(text) > 64:
+        return None
+    if ":" not in text:  # never in a float literal: skip the failing float() of ISO times
         try:
             number = float(text)
         except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text)
-            except ValueError:
-                return None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if number is None or not math.isfinite(number) or number < 0:
+            pass
+        else:
+            return _from_epoch(number)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+_parse_timestamp_text_cached: Final = functools.lru_cache(maxsize=256)(_parse_timestamp_text)
+
+
+def _from_epoch(number: float) -> datetime | None:
+    """Return epoch seconds or milliseconds as an aware UTC datetime."""
+    if not math.isfinite(number) or number < 0:
         return None
     if number > 1e11:  # beyond the year 5138 in seconds: these are milliseconds
         number /= 1000
@@ -294,6 +314,8 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
     """Return ``value`` frozen if it is a JSON object that serialises within ``limit`` bytes."""
     if not isinstance(value, Mapping):
         return None
+    if _small_flat_ascii(value, limit):
+        return _freeze(value)
     try:
         text = json.dumps(value, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
@@ -310,6 +332,36 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
         except (ValueError, RecursionError):
             return None
     return _freeze(value)  # type: ignore[arg-type]
+
+
+def _small_flat_ascii(value: Mapping[Any, Any], limit: int) -> bool:
+    """Return whether ``value`` surely serialises within ``limit`` with nothing to rebuild.
+
+    The common dial data (a few short ASCII strings and small integers) skips encoding: every
+    character costs at most 6 bytes escaped, an integer below 10**18 at most 19, and no text
+    shorter than 19 characters can hold the 19 digits that :func:`bounded_json_object` rebuilds.
+    """
+    if type(value) is not dict or len(value) > 32:
+        return False
+    size = 2
+    for key, item in value.items():
+        if type(key) is not str or len(key) >= 19 or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) >= 19 or not item.isascii():
+                return False
+            size += 6 * len(item) + 2
+        elif kind is int:
+            if not -(10**18) < item < 10**18:
+                return False
+            size += 19
+        elif item is None or kind is bool:
+            size += 5
+        else:
+            return False
+        size += 6 * len(key) + 4
+    return size <= limit
 
 
 def valid_text(text: str) -> str:
