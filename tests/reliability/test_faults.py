@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncGenerator
 import gc
 import logging
 import os
 import random
 import time
 
+from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
@@ -25,7 +27,7 @@ from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
 from switchvox_simulator import SwitchvoxSimulator
-from switchvox_simulator.faults import answer_login_already_authenticated
+from switchvox_simulator.faults import BlackholeProxy, answer_login_already_authenticated
 
 from .conftest import WATCHED, count, recovered, wait_for
 
@@ -348,3 +350,59 @@ async def test_not_authenticated_subscribe_is_not_a_refused_login(
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     simulator.set_error("subscribe", None)
     await wait_for(hass, lambda: recovered(coordinator, simulator))
+
+
+@pytest.fixture
+async def blackhole(simulator: SwitchvoxSimulator) -> AsyncGenerator[BlackholeProxy]:
+    """Return a proxy to the simulator that can black-hole the link."""
+    proxy = BlackholeProxy("127.0.0.1", simulator.port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+@pytest.mark.parametrize(
+    "simulator_options", [{"ping_interval": PING_INTERVAL, "ping_timeout": PING_TIMEOUT}]
+)
+async def test_blackholed_link_detected_and_recovered(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    blackhole: BlackholeProxy,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """A link that silently loses every packet (not even a close frame answered) is detected.
+
+    This is the true half-open case: the PBX never answers the WebSocket close handshake, so
+    detection must not wait for it.
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        data={**mock_config_entry.data, CONF_PORT: blackhole.port},
+        options=dict(mock_config_entry.options),
+        unique_id=f"127.0.0.1:{blackhole.port}:101",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator: SwitchvoxCoordinator = entry.runtime_data
+    coordinator.client.connect_timeout = 1.0  # attempts into the black hole end sooner
+    await wait_for(hass, lambda: recovered(coordinator, simulator))
+    blackhole.blackhole = True
+    detection = await wait_for(
+        hass,
+        lambda: hass.states.get(LINE_101).state == "unavailable",  # type: ignore[union-attr]
+        timeout=30,
+    )
+    blackhole.blackhole = False
+    recovery = await wait_for(hass, lambda: recovered(coordinator, simulator), timeout=30)
+    print(  # noqa: T201
+        f"\nRELIABILITY black-holed link detected after {detection:.3f} s "
+        f"(ping interval {PING_INTERVAL} s + timeout {PING_TIMEOUT} s); "
+        f"recovered {recovery:.3f} s after the link came back"
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert detection <= PING_INTERVAL + PING_TIMEOUT + 0.25

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+import contextlib
 import logging
 import signal
+import socket
 import ssl
 from typing import Any, Final
 
@@ -129,6 +131,8 @@ class SocketIOTransport:
         self._sio: Any = None
         self._closing = False
         self._dropped = False
+        self._last_received = 0.0
+        self._watchdog: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -152,6 +156,7 @@ class SocketIOTransport:
             sio.on(event, self._make_handler(event))
         sio.on("disconnect", self._handle_disconnect)
         self._sio = sio
+        self._track_received(sio.eio)
         try:
             await sio.connect(url, transports=self._transports, socketio_v4_path=SOCKETIO_PATH)
         except (socketio_v4.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
@@ -162,6 +167,9 @@ class SocketIOTransport:
             self._sio = None
             await self._release(sio)
             raise
+        self._watchdog = asyncio.get_running_loop().create_task(
+            self._watch(sio.eio), name="switchvox transport watchdog"
+        )
 
     async def emit(self, event: str, data: object) -> None:
         """Send one event; raises when the connection is down."""
@@ -195,6 +203,10 @@ class SocketIOTransport:
         stragglers after CLOSE_GRACE), then close whichever session engineio holds, and ours.
         """
         try:
+            watchdog, self._watchdog = self._watchdog, None
+            if watchdog is not None and watchdog is not asyncio.current_task():
+                watchdog.cancel()
+                await asyncio.wait((watchdog,))
             eio = getattr(sio, "eio", None)
             tasks = [
                 task
@@ -226,6 +238,42 @@ class SocketIOTransport:
             self._on_event(event, args)
 
         return handler
+
+    def _track_received(self, eio: Any) -> None:
+        """Note the time of every Engine.IO packet received (pongs included)."""
+        loop = asyncio.get_running_loop()
+        self._last_received = loop.time()
+        receive_packet = eio._receive_packet  # noqa: SLF001
+
+        async def track(pkt: Any) -> None:
+            self._last_received = loop.time()
+            await receive_packet(pkt)
+
+        eio._receive_packet = track  # noqa: SLF001
+
+    async def _watch(self, eio: Any) -> None:
+        """Report the connection dead once nothing arrived for ping interval + ping timeout.
+
+        engineio notices a missing pong itself, but then closes the WebSocket politely and
+        waits for the peer's close frame: up to aiohttp's 10 s on a half-open link, which
+        never answers. The bound here is the one the server announces: the client pings every
+        interval and a live PBX answers each within the timeout. Past it, the socket is shut
+        down (so that engineio's loops end at once) and the drop is reported without waiting.
+        """
+        loop = asyncio.get_running_loop()
+        limit = float(eio.ping_interval) + float(eio.ping_timeout)
+        # A deadline pushed back by every packet: one timer, rather than an event per packet.
+        while (remaining := self._last_received + limit - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(remaining)
+        if self._closing or self._dropped:
+            return
+        _LOGGER.debug("Nothing received from the PBX for %.1f s: the connection is dead", limit)
+        ws = getattr(eio, "ws", None)
+        sock = ws.get_extra_info("socket") if ws is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        await self._handle_disconnect()
 
     async def _handle_disconnect(self) -> None:
         """Tell the owner the connection dropped, once (not for a disconnect we asked for).
