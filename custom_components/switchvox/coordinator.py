@@ -9,7 +9,7 @@ login starts the reauth flow and stops retrying, so a locked account is not hamm
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from datetime import datetime
 import random
@@ -49,6 +49,7 @@ type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
 type LineListener = Callable[[LineChange | None], None]
 
 LOGOUT_TIMEOUT = 3.0
+MAX_DIAL_DATA_DEPTH = 32
 
 # Line statuses as Home Assistant shows them (sensor options, event data).
 LINE_STATUS_OPTIONS: dict[LineStatus, str] = {
@@ -341,7 +342,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             "caller_name": caller.name if caller else None,
             "caller_number": caller.number if caller else None,
             "direction": state.direction.value if state.direction else None,
-            "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+            "dial_data": storable_dial_data(state.dial_data),
         }
 
     def device_id(self, extension: str) -> str | None:
@@ -354,6 +355,34 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
                 return None
             device_id = self._device_ids[extension] = device.id
         return device_id
+
+
+def storable_dial_data(dial_data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Return dial data as Home Assistant can store it, or None when absent or nested too deep.
+
+    orjson (the recorder, the frontend, restore state) refuses more than 254 levels of nesting,
+    which a 4 kB dial data can reach; nobody needs more than MAX_DIAL_DATA_DEPTH.
+    """
+    if dial_data is None or not _nesting_within(dial_data, MAX_DIAL_DATA_DEPTH):
+        return None
+    return dict(dial_data)
+
+
+def _nesting_within(value: object, limit: int) -> bool:
+    """Return whether objects and lists nest at most ``limit`` deep (without recursing)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 def _refused_login(err: SwitchvoxError) -> bool:

@@ -6,7 +6,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SwitchvoxConfigEntry
+from .coordinator import SwitchvoxConfigEntry, storable_dial_data
 from .entity import SwitchvoxLineEntity
 from .rtapi.lines import CallEvent, LineChange
 
@@ -48,7 +48,7 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
                 "caller_name": caller.name if caller else None,
                 "caller_number": caller.number if caller else None,
                 "direction": state.direction.value if state.direction else None,
-                "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+                "dial_data": storable_dial_data(state.dial_data),
             },
         )
         self.async_write_ha_state()

@@ -12,7 +12,7 @@ from homeassistant.components.sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LINE_STATUS_OPTIONS, SwitchvoxConfigEntry
+from .coordinator import LINE_STATUS_OPTIONS, SwitchvoxConfigEntry, storable_dial_data
 from .entity import SwitchvoxLineEntity
 
 PARALLEL_UPDATES = 0
@@ -60,5 +60,5 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
             "direction": state.direction.value if state and state.direction else None,
             "call_start": state.start_time.isoformat() if state and state.start_time else None,
             "active_channels": len(line.channels),
-            "dial_data": dict(state.dial_data) if state and state.dial_data else None,
+            "dial_data": storable_dial_data(state.dial_data) if state and state.dial_data else None,
         }

@@ -20,7 +20,12 @@ from .const import (
     EXTENSION_PATTERN,
     SERVICE_DIAL,
 )
-from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
+from .coordinator import (
+    MAX_DIAL_DATA_DEPTH,
+    SwitchvoxConfigEntry,
+    SwitchvoxCoordinator,
+    storable_dial_data,
+)
 from .helpers import switchvox_exception_handler
 from .rtapi import MAX_DIAL_DATA_BYTES
 
@@ -33,6 +38,8 @@ def _bounded_dial_data(value: dict[str, Any]) -> dict[str, Any]:
         raise vol.Invalid("dial_data must be JSON-serialisable") from err
     if size > MAX_DIAL_DATA_BYTES:
         raise vol.Invalid(f"dial_data is {size} bytes; the limit is {MAX_DIAL_DATA_BYTES}")
+    if storable_dial_data(value) is None:
+        raise vol.Invalid(f"dial_data nests deeper than {MAX_DIAL_DATA_DEPTH} levels")
     return value
 
 

@@ -348,3 +348,16 @@ def test_text_and_dial_data_are_valid_unicode(value: dict[str, Any], text: str) 
     frozen = bounded_json_object(value)
     if frozen is not None:
         json_bytes(dict(frozen))
+
+
+async def test_deeply_nested_dial_data_is_dropped(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Dial data nested deeper than orjson accepts (254) is dropped; the call still shows."""
+    params = simulator.pbx.default_params("101", {"dialData": {"deep": _nested(300, 1)}})
+    await simulator.notify("101", params, raw=True)
+    await wait_for(hass, lambda: _state(hass, "sensor.extension_101_line") == "ringing")
+    state = hass.states.get("sensor.extension_101_line")
+    assert state is not None
+    assert state.attributes["dial_data"] is None
+    json_bytes(state.as_dict())

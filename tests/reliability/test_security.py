@@ -69,6 +69,14 @@ def _user_input(simulator: SwitchvoxSimulator, **overrides: Any) -> dict[str, An
     }
 
 
+def _nested(depth: int) -> Any:
+    """Return a list nested ``depth`` deep."""
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _leaks(text: str) -> list[str]:
     """Return the secrets found in ``text``."""
     return [secret for secret in SECRETS if secret in text]
@@ -284,6 +292,7 @@ async def test_self_signed_certificate_on_reconfigure(
         {"extension": "102", "dial_data": 5},
         {"extension": "102", "dial_data": {"blob": "x" * (MAX_DIAL_DATA_BYTES - 10)}},
         {"extension": "102", "dial_data": {"blob": "\u00e9" * (MAX_DIAL_DATA_BYTES // 2)}},
+        {"extension": "102", "dial_data": {"deep": _nested(40)}},
         {"extension": "102", "converged_device_id": ""},
         {"extension": "102", "converged_device_id": "d" * 129},
         {"extension": "102", "password": PASSWORD},
