@@ -15,6 +15,7 @@ import os
 import random
 import time
 
+import engineio_v3.client
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -23,7 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import socketio_v4
 
 from custom_components.switchvox.const import DOMAIN, SERVICE_DIAL
-from custom_components.switchvox.coordinator import SwitchvoxCoordinator
+from custom_components.switchvox.coordinator import LOGOUT_TIMEOUT, SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
 from switchvox_simulator import SwitchvoxSimulator
@@ -139,6 +140,7 @@ async def test_hundred_drops_at_random_moments(
     )
     assert _alive(SocketIOTransport) <= 2
     assert _alive(socketio_v4.AsyncClient) <= 2
+    assert len(engineio_v3.client.connected_clients) <= 1
     tasks_after = await _settled_task_count(tasks_before)
     assert tasks_after <= tasks_before, (tasks_before, tasks_after)
     print(  # noqa: T201
@@ -406,3 +408,35 @@ async def test_blackholed_link_detected_and_recovered(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert detection <= PING_INTERVAL + PING_TIMEOUT + 0.25
+
+
+async def test_unload_on_a_dead_link_is_prompt(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    blackhole: BlackholeProxy,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Unloading while the link is dead (not yet detected) takes the logout timeout, not more.
+
+    Nothing answers the logout nor the WebSocket close handshake; the default ping (25 s + 60 s)
+    has not noticed anything yet.
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=mock_config_entry.title,
+        data={**mock_config_entry.data, CONF_PORT: blackhole.port},
+        options=dict(mock_config_entry.options),
+        unique_id=f"127.0.0.1:{blackhole.port}:101",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await wait_for(hass, lambda: recovered(entry.runtime_data, simulator))
+    blackhole.blackhole = True
+    started = time.monotonic()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    elapsed = time.monotonic() - started
+    print(f"\nRELIABILITY unload on a dead link took {elapsed:.3f} s")  # noqa: T201
+    assert elapsed < LOGOUT_TIMEOUT + 1.5
+    assert not engineio_v3.client.connected_clients  # engineio's own registry let it go

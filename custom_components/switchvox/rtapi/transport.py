@@ -110,6 +110,15 @@ def _connection_error(
     return SwitchvoxConnectionError(f"Cannot connect to {url}: {err}")
 
 
+def _shut_down(eio: Any) -> None:
+    """Shut down the WebSocket's TCP socket: its reads end at once, no handshake is awaited."""
+    ws = getattr(eio, "ws", None)
+    sock = ws.get_extra_info("socket") if ws is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class SocketIOTransport:
     """One socket.io connection: connect, emit, receive events, disconnect."""
 
@@ -187,9 +196,13 @@ class SocketIOTransport:
                 # _release closes it once the loops that may still use it have ended.
                 eio = sio.eio
                 http, eio.http = eio.http, None
+                # A dead link never answers the WebSocket close handshake, which aiohttp
+                # awaits for 10 s: past CLOSE_GRACE, shut the socket down to end the wait.
+                timer = asyncio.get_running_loop().call_later(CLOSE_GRACE, _shut_down, eio)
                 try:
                     await sio.disconnect()
                 finally:
+                    timer.cancel()
                     if eio.http is None:
                         eio.http = http
         finally:
@@ -268,11 +281,7 @@ class SocketIOTransport:
         if self._closing or self._dropped:
             return
         _LOGGER.debug("Nothing received from the PBX for %.1f s: the connection is dead", limit)
-        ws = getattr(eio, "ws", None)
-        sock = ws.get_extra_info("socket") if ws is not None else None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        _shut_down(eio)
         await self._handle_disconnect()
 
     async def _handle_disconnect(self) -> None:
