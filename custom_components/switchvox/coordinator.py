@@ -49,6 +49,7 @@ type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
 type LineListener = Callable[[LineChange | None], None]
 
 LOGOUT_TIMEOUT = 3.0
+FIRST_RECONNECT_DELAY = 0.1
 MAX_DIAL_DATA_DEPTH = 32
 
 # Line statuses as Home Assistant shows them (sensor options, event data).
@@ -78,8 +79,16 @@ def watched_extensions(entry: ConfigEntry) -> tuple[str, ...]:
 
 
 def reconnect_delay(attempt: int) -> float:
-    """Return the delay before reconnect ``attempt`` (0-based): exponential, capped, jittered."""
-    base = min(RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2.0 ** min(attempt, 16))
+    """Return the delay before reconnect ``attempt`` (0-based): exponential, capped, jittered.
+
+    The first retry comes after FIRST_RECONNECT_DELAY only: a dropped session usually
+    reconnects at once, and a PBX still down refuses it cheaply. Then the delays double from
+    RECONNECT_INITIAL_DELAY up to RECONNECT_MAX_DELAY, so a PBX that stays down is not hammered.
+    """
+    if attempt == 0:
+        base = FIRST_RECONNECT_DELAY
+    else:
+        base = min(RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2.0 ** min(attempt - 1, 16))
     return base * (1 + random.uniform(-RECONNECT_JITTER, RECONNECT_JITTER))  # noqa: S311
 
 

@@ -60,10 +60,7 @@ class LineStatus(StrEnum):
     def parse(cls, value: object) -> LineStatus:
         """Return the member for ``value``, or ``UNKNOWN`` for anything undocumented."""
         if isinstance(value, str):
-            try:
-                return cls(value)
-            except ValueError:
-                return cls.UNKNOWN
+            return _LINE_STATUSES.get(value, cls.UNKNOWN)
         return cls.UNKNOWN
 
 
@@ -80,11 +77,13 @@ class Direction(StrEnum):
         if value is None:
             return None
         if isinstance(value, str):
-            try:
-                return cls(value)
-            except ValueError:
-                return cls.UNKNOWN
+            return _DIRECTIONS.get(value, cls.UNKNOWN)
         return cls.UNKNOWN
+
+
+# Member by value: a dict lookup instead of Enum's call machinery on every notification.
+_LINE_STATUSES: Final[dict[str, LineStatus]] = {member.value: member for member in LineStatus}
+_DIRECTIONS: Final[dict[str, Direction]] = {member.value: member for member in Direction}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +103,19 @@ class Account:
             return cls(extension=extension) if extension else None
         if not isinstance(data, Mapping):
             return None
+        key = _intern_key(data)
+        if key is not None and (known := _ACCOUNTS.get(key)) is not None:
+            return known
         extension = _text(data.get("extension"))
         if not extension:
             return None
-        return cls(
+        account = cls(
             extension=extension,
             account_id=_text(data.get("accountId", data.get("id"))),
             name=_text(data.get("displayName", data.get("name", data.get("fullName")))),
             raw=_freeze(data),
         )
+        return _intern(_ACCOUNTS, key, account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +133,15 @@ class Endpoint:
             return cls(name=_text(data))
         if not isinstance(data, Mapping):
             return None
-        return cls(
+        key = _intern_key(data)
+        if key is not None and (known := _ENDPOINTS.get(key)) is not None:
+            return known
+        endpoint = cls(
             id=_text(data.get("id", data.get("endpointId"))),
             name=_text(data.get("name", data.get("label"))),
             raw=_freeze(data),
         )
+        return _intern(_ENDPOINTS, key, endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +157,50 @@ class Remote:
         """Parse a remote object; ``None`` when it is not an object."""
         if not isinstance(data, Mapping):
             return None
+        key = _intern_key(data)
+        if key is not None and (known := _REMOTES.get(key)) is not None:
+            return known
         account = data.get("account")
         name = _first_text(data, _REMOTE_NAME_KEYS)
         number = _first_text(data, _REMOTE_NUMBER_KEYS)
         if isinstance(account, Mapping):
             name = name or _text(account.get("displayName", account.get("name")))
             number = number or _text(account.get("extension"))
-        return cls(name=name, number=number, raw=_freeze(data))
+        return _intern(_REMOTES, key, cls(name=name, number=number, raw=_freeze(data)))
+
+
+# Accounts, endpoints and remotes repeat in every notification of a line or a call. The models
+# are immutable, so an equal flat payload gets the model parsed before: no parse, and no copy
+# for the garbage collector's oldest generation to fill up with (each table bounded).
+type _InternKey = tuple[tuple[str, str | int | None], ...]
+_INTERN_LIMIT: Final = 4096
+_ACCOUNTS: Final[dict[_InternKey, Account]] = {}
+_ENDPOINTS: Final[dict[_InternKey, Endpoint]] = {}
+_REMOTES: Final[dict[_InternKey, Remote]] = {}
+
+
+def _intern_key(data: Mapping[Any, Any]) -> _InternKey | None:
+    """Return the content of a small flat payload of text and integers as a key, else None.
+
+    Booleans and floats are left out: True == 1 and 1.0 == 1 would make unequal payloads equal.
+    """
+    if type(data) is not dict or len(data) > 8:
+        return None
+    for key, value in data.items():
+        if type(key) is not str or not (value is None or type(value) in (str, int)):
+            return None
+    return tuple(data.items())
+
+
+def _intern[ModelT](
+    table: dict[_InternKey, ModelT], key: _InternKey | None, model: ModelT
+) -> ModelT:
+    """Remember ``model`` as the parse of ``key`` (forgetting all once the table is full)."""
+    if key is not None:
+        if len(table) >= _INTERN_LIMIT:
+            table.clear()
+        table[key] = model
+    return model
 
 
 @dataclass(frozen=True, slots=True)
