@@ -88,11 +88,30 @@ def sim_control(sim_url: str, action: str, body: dict[str, Any]) -> dict[str, An
         return result
 
 
+def sim_state(sim_url: str) -> dict[str, Any]:
+    """Return the simulator's state (accounts, channels, sessions, subscriptions)."""
+    with urllib.request.urlopen(f"{sim_url}/control/state", timeout=5) as response:  # noqa: S310
+        state: dict[str, Any] = json.load(response)
+        return state
+
+
 def sim_channels(sim_url: str) -> list[dict[str, Any]]:
     """Return the simulator's live channels."""
-    with urllib.request.urlopen(f"{sim_url}/control/state", timeout=5) as response:  # noqa: S310
-        channels: list[dict[str, Any]] = json.load(response)["channels"]
-        return channels
+    channels: list[dict[str, Any]] = sim_state(sim_url)["channels"]
+    return channels
+
+
+def wait_subscribed(sim_url: str, extensions: list[str], within: float = 30.0) -> None:
+    """Wait until exactly one session (Home Assistant's) watches every extension."""
+    deadline = time.monotonic() + within
+    while True:
+        state = sim_state(sim_url)
+        subscriptions = state["subscriptions"]
+        if state["sessions"] == 1 and all(subscriptions.get(e) == 1 for e in extensions):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Home Assistant is not subscribed on the simulator: {state}")
+        time.sleep(0.1)
 
 
 # The text of an entities card, shadow roots included, its rows separated by " | ".
@@ -144,7 +163,7 @@ def card_text(page: Page, title: str) -> str | None:
     return result
 
 
-def wait_card_text(page: Page, title: str, wanted: list[str], timeout: float = 15.0) -> str:
+def wait_card_text(page: Page, title: str, wanted: list[str], timeout: float = 30.0) -> str:
     """Wait until the card titled ``title`` shows every text in ``wanted``; return its text."""
     deadline = time.monotonic() + timeout
     while True:

@@ -13,13 +13,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 import re
+import shutil
 import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
-from devtools.browser import VIEWPORT, browser, login, sim_channels, sim_control, wait_card_text
+from devtools.browser import (
+    VIEWPORT,
+    browser,
+    login,
+    sim_channels,
+    sim_control,
+    wait_card_text,
+    wait_subscribed,
+)
 from devtools.dashboard import card_title
 from devtools.develop import account_names
 from devtools.instance import ROOT, DevInstance, free_port, prepare_config
@@ -114,7 +123,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                 )
             )
         )
-        yield Running(instance, provisioned, names)
+        try:
+            wait_subscribed(instance.sim_url, WATCHED)
+            yield Running(instance, provisioned, names)
+        finally:
+            # Keep the logs of the last run next to the failure screenshots.
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for log in (config / "home-assistant.log", config.parent / "simulator.log"):
+                if log.exists():
+                    shutil.copyfile(log, ARTIFACTS / log.name)
 
 
 @pytest.fixture(scope="module")
