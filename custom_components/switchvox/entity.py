@@ -50,14 +50,17 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
         self.extension = extension
         entry = coordinator.config_entry
         self._attr_unique_id = f"{entry.entry_id}_{extension}_{description.key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, extension_device_key(entry, extension))},
-            manufacturer="Sangoma",
-            model="Switchvox extension",
-            translation_key="extension",
-            translation_placeholders={"extension": extension},
-            via_device=(DOMAIN, entry.entry_id),
-        )
+        device_infos = coordinator.extension_device_infos
+        if (device_info := device_infos.get(extension)) is None:
+            device_info = device_infos[extension] = DeviceInfo(
+                identifiers={(DOMAIN, extension_device_key(entry, extension))},
+                manufacturer="Sangoma",
+                model="Switchvox extension",
+                translation_key="extension",
+                translation_placeholders={"extension": extension},
+                via_device=(DOMAIN, entry.entry_id),
+            )
+        self._attr_device_info = device_info
 
     @property
     def available(self) -> bool:
