@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+import gc
 import statistics
 import time
 from typing import Any
@@ -71,3 +72,36 @@ class Samples:
         ordered = [lat for _, lat in sorted(zip(self.seqs, self.latencies, strict=True))]
         tail = ordered[int(len(ordered) * (1 - fraction)) :]
         return median(tail) / 1e6
+
+
+class GcPauses:
+    """Time spent in the garbage collector, per generation (a stall the event loop feels)."""
+
+    def __init__(self) -> None:
+        self._start = 0
+        self.pauses: list[tuple[int, int]] = []
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter_ns() - self._start))
+
+    def reset(self) -> None:
+        """Forget the pauses recorded so far."""
+        self.pauses = []
+
+    def summary(self) -> dict[str, Any]:
+        """Return the number of collections, the total and the longest pause (ms)."""
+        full = [ns for generation, ns in self.pauses if generation == 2]
+        return {
+            "collections": len(self.pauses),
+            "full_collections": len(full),
+            "total_ms": sum(ns for _, ns in self.pauses) / 1e6,
+            "max_ms": max((ns for _, ns in self.pauses), default=0) / 1e6,
+        }
+
+    def close(self) -> None:
+        """Stop recording."""
+        gc.callbacks.remove(self._callback)
