@@ -16,6 +16,7 @@ import random
 import time
 
 import engineio_v3.client
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -440,3 +441,31 @@ async def test_unload_on_a_dead_link_is_prompt(
     print(f"\nRELIABILITY unload on a dead link took {elapsed:.3f} s")  # noqa: T201
     assert elapsed < LOGOUT_TIMEOUT + 1.5
     assert not engineio_v3.client.connected_clients  # engineio's own registry let it go
+
+
+async def test_single_drop_recovery_with_the_shipped_backoff(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """One drop with the real backoff: how long the entities stay unavailable."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    times = []
+    for _ in range(5):
+        await wait_for(hass, lambda: recovered(coordinator, simulator))
+        await simulator.drop_connections()
+        times.append(await wait_for(hass, lambda: recovered(coordinator, simulator)))
+    print(  # noqa: T201
+        f"\nRELIABILITY recovery with the shipped backoff: longest {max(times):.3f} s, "
+        f"mean {sum(times) / len(times):.3f} s"
+    )
+    assert max(times) < 2
+
+
+async def test_not_authenticated_subscribe_at_setup_retries(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, mock_config_entry: MockConfigEntry
+) -> None:
+    """-32000 to the first subscribe is not a refused password: setup retries, no reauth."""
+    simulator.set_error("subscribe", -32000, "Not authenticated")
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
