@@ -24,26 +24,41 @@ def card_title(extension: str, names: dict[str, str]) -> str:
     return f"{extension} · {name}" if name else f"Extension {extension}"
 
 
+def _while_busy(line: LineEntities, row: dict[str, Any]) -> dict[str, Any]:
+    """Show ``row`` only while the line is not idle (an idle line has no caller)."""
+    return {
+        "type": "conditional",
+        "conditions": [{"entity": line.line, "state_not": "idle"}],
+        "row": row,
+    }
+
+
 def extension_card(
     line: LineEntities, names: dict[str, str], *, can_call: bool = True
 ) -> dict[str, Any]:
     """Return the card of one extension: status, caller, last call event, a call button."""
     rows: list[dict[str, Any]] = [
         {"entity": line.line, "name": "Line"},
-        {
-            "type": "attribute",
-            "entity": line.line,
-            "attribute": "caller_name",
-            "name": "Caller",
-            "icon": "mdi:account-voice",
-        },
-        {
-            "type": "attribute",
-            "entity": line.line,
-            "attribute": "caller_number",
-            "name": "Number",
-            "icon": "mdi:card-account-phone",
-        },
+        _while_busy(
+            line,
+            {
+                "type": "attribute",
+                "entity": line.line,
+                "attribute": "caller_name",
+                "name": "Caller",
+                "icon": "mdi:account-voice",
+            },
+        ),
+        _while_busy(
+            line,
+            {
+                "type": "attribute",
+                "entity": line.line,
+                "attribute": "caller_number",
+                "name": "Number",
+                "icon": "mdi:card-account-phone",
+            },
+        ),
         {"entity": line.call, "name": "Last call event", "format": "relative"},
     ]
     if can_call:
