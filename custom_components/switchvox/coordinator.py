@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from datetime import datetime
 import random
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
@@ -374,9 +374,17 @@ def storable_dial_data(dial_data: Mapping[str, Any] | None) -> dict[str, Any] | 
     orjson (the recorder, the frontend, restore state) refuses more than 254 levels of nesting,
     which a 4 kB dial data can reach; nobody needs more than MAX_DIAL_DATA_DEPTH.
     """
-    if dial_data is None or not _nesting_within(dial_data, MAX_DIAL_DATA_DEPTH):
+    if dial_data is None:
+        return None
+    # Flat dial data (the usual) is one level deep: skip the walk, run for every state written.
+    if not all(type(value) in _JSON_SCALARS for value in dial_data.values()) and (
+        not _nesting_within(dial_data, MAX_DIAL_DATA_DEPTH)
+    ):
         return None
     return dict(dial_data)
+
+
+_JSON_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _nesting_within(value: object, limit: int) -> bool:
