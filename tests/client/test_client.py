@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import gc
 import logging
 import signal
+import ssl
 import time
 from typing import Any
 import warnings
@@ -860,6 +861,30 @@ async def test_tls_self_signed(
     await client.subscribe(["101"])
     uid = await simulator.ring("101")
     assert (await recorder.next()).unique_id == uid
+
+
+@pytest.mark.parametrize("simulator_options", [{"tls": True}])
+@pytest.mark.parametrize("verify_ssl", [True, False])
+async def test_connect_loads_no_certificates_in_the_loop(
+    simulator: SwitchvoxSimulator,
+    make_client: MakeClient,
+    monkeypatch: pytest.MonkeyPatch,
+    verify_ssl: bool,
+) -> None:
+    """Connecting builds no SSL context: loading the CA store is blocking I/O in the loop."""
+    client = await make_client(connect=False, verify_ssl=verify_ssl)
+
+    def blocking(*args: object, **kwargs: object) -> None:
+        raise AssertionError("SSL context built in the event loop")
+
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", blocking)
+    monkeypatch.setattr(ssl.SSLContext, "set_default_verify_paths", blocking)
+    if verify_ssl:
+        with pytest.raises(SwitchvoxTLSError):
+            await client.connect()
+    else:
+        await client.connect()
+        assert client.connected
 
 
 async def test_tls_to_plain_server(simulator: SwitchvoxSimulator, make_client: MakeClient) -> None:

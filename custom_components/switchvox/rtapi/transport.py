@@ -151,13 +151,16 @@ class SocketIOTransport:
     async def connect(self, url: str, *, events: Sequence[str]) -> None:
         """Open the connection, delivering ``events`` to the event handler."""
         _disarm_signal_handlers()
-        self._session = aiohttp.ClientSession()
+        # Certificate checking is the session's job: engineio's own ssl_verify=False path builds
+        # a new SSL context per connect, which loads the CA store (blocking I/O) in the loop.
+        # aiohttp's connector uses contexts it built once, at import.
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._verify_ssl))
         quiet = _QuietLogger()
         sio = socketio_v4.AsyncClient(
             reconnection=False,
             logger=quiet,
             engineio_v3_logger=quiet,
-            ssl_verify=self._verify_ssl,
+            ssl_verify=True,
             http_session=self._session,
             request_timeout=self._request_timeout,
         )
