@@ -10,7 +10,6 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
 from .entity import pbx_device_info
-from .intent import async_setup_intents
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -19,9 +18,8 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the dial action and the Assist intent, once for every entry."""
+    """Register the dial action, once for every entry (the intent is an intent platform)."""
     async_setup_services(hass)
-    async_setup_intents(hass)
     return True
 
 

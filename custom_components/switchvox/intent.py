@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent
 import voluptuous as vol
@@ -17,9 +17,8 @@ INTENT_DIAL = "SwitchvoxDial"
 _SEPARATORS = re.compile(r"[\s\-().]")
 
 
-@callback
-def async_setup_intents(hass: HomeAssistant) -> None:
-    """Register the dial intent."""
+async def async_setup_intents(hass: HomeAssistant) -> None:
+    """Register the dial intent (Home Assistant calls this for the intent platform)."""
     intent.async_register(hass, DialIntentHandler())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -11,6 +12,13 @@ from custom_components.switchvox.intent import INTENT_DIAL
 from switchvox_simulator import SwitchvoxSimulator
 
 from .helpers import state_of, wait_for
+
+
+@pytest.fixture(autouse=True)
+async def setup_intent_component(hass: HomeAssistant) -> None:
+    """Load Home Assistant's intent integration, which loads the intent platforms."""
+    assert await async_setup_component(hass, "intent", {})
+    await hass.async_block_till_done()
 
 
 async def _handle(hass: HomeAssistant, target: str) -> intent.IntentResponse:
