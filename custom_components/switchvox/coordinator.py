@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -117,6 +117,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.notifications = 0
         self._line_listeners: dict[str, list[LineListener]] = {}
         self._device_ids: dict[str, str] = {}
+        self.line_context: Context | None = None
         # One DeviceInfo per extension, shared by its entities (about 1 MB per 1,000 lines).
         self.extension_device_infos: dict[str, dr.DeviceInfo] = {}
         self._unknown_statuses: set[str] = set()
@@ -334,7 +335,11 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         change = self.tracker.apply(state)
         if change is None:
             return
-        self.hass.bus.async_fire(EVENT_SWITCHVOX, self._event_data(change))
+        # One context per notification: its bus event and the states it changes belong together
+        # (and each context, with the event that first uses it, is one reference cycle that
+        # only a garbage collection frees: one per notification rather than one per write).
+        context = self.line_context = Context()
+        self.hass.bus.async_fire(EVENT_SWITCHVOX, self._event_data(change), context=context)
         for listener in tuple(self._line_listeners.get(change.extension, ())):
             listener(change)
 

@@ -76,4 +76,10 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
 
     def _handle_line_change(self, change: LineChange | None) -> None:
         """Write the new state of this line."""
+        self._use_line_context()
         self.async_write_ha_state()
+
+    def _use_line_context(self) -> None:
+        """Write under the context of the notification being handled."""
+        if (context := self.coordinator.line_context) is not None:
+            self.async_set_context(context)

@@ -41,6 +41,7 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
             return
         state = change.state
         caller = state.caller
+        self._use_line_context()
         self._trigger_event(
             change.call_event.value,
             {
