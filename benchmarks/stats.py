@@ -80,6 +80,7 @@ class GcPauses:
     def __init__(self) -> None:
         self._start = 0
         self.pauses: list[tuple[int, int]] = []
+        self.collected = 0
         gc.callbacks.append(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
@@ -87,6 +88,7 @@ class GcPauses:
             self._start = time.perf_counter_ns()
         else:
             self.pauses.append((info["generation"], time.perf_counter_ns() - self._start))
+            self.collected += info["collected"]
 
     def reset(self) -> None:
         """Forget the pauses recorded so far."""
@@ -97,6 +99,7 @@ class GcPauses:
         full = [ns for generation, ns in self.pauses if generation == 2]
         return {
             "collections": len(self.pauses),
+            "collected_objects": self.collected,
             "full_collections": len(full),
             "total_ms": sum(ns for _, ns in self.pauses) / 1e6,
             "max_ms": max((ns for _, ns in self.pauses), default=0) / 1e6,
