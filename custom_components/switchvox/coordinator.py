@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
-from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
@@ -335,11 +335,15 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         change = self.tracker.apply(state)
         if change is None:
             return
-        # One context per notification: its bus event and the states it changes belong together
-        # (and each context, with the event that first uses it, is one reference cycle that
-        # only a garbage collection frees: one per notification rather than one per write).
+        # One context per notification: its bus event and the states it changes belong together,
+        # and its origin is that switchvox_event. A context and the event that first uses it
+        # form a reference cycle only a garbage collection frees: the bus event's is small,
+        # where a state_changed event's would hold the states (and their contexts) with it.
         context = self.line_context = Context()
-        self.hass.bus.async_fire(EVENT_SWITCHVOX, self._event_data(change), context=context)
+        data = self._event_data(change)
+        self.hass.bus.async_fire(EVENT_SWITCHVOX, data, context=context)
+        if context.origin_event is None:  # nobody listens: the bus made no Event
+            Event(EVENT_SWITCHVOX, data, context=context)
         for listener in tuple(self._line_listeners.get(change.extension, ())):
             listener(change)
 
