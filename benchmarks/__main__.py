@@ -17,6 +17,7 @@ import logging
 import os
 from pathlib import Path
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -92,7 +93,8 @@ async def run_worker(scenario: str, opts: Options) -> dict[str, Any]:
     if profile := os.environ.get("BENCH_PYSPY"):
         # Sample the worker with py-spy (collapsed stacks) for profiling, not for figures.
         output = f"{profile}-{scenario}-{opts['extensions']}-{time.time_ns()}.txt"
-        command = ["py-spy", "record", "--format", "raw", "-r", "500", "-o", output, "--", *command]
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        command = [py_spy, "record", "--format", "raw", "-r", "500", "-o", output, "--", *command]
     proc = await asyncio.create_subprocess_exec(
         *command,
         stdin=asyncio.subprocess.PIPE,
