@@ -29,6 +29,8 @@ from switchvox_simulator.load import LoadGenerator, add_accounts
 from .protocol import PASSWORD, extensions
 
 RESULTS = Path(__file__).with_name("results.json")
+# Smoke runs (CI) must not overwrite the committed full results; *.tmp is git-ignored here.
+SMOKE_RESULTS = Path(__file__).with_name("results-smoke.json.tmp")
 WORKER_TIMEOUT = 900.0
 
 type Options = dict[str, Any]
@@ -363,10 +365,15 @@ def main() -> None:
         choices=("latency", "throughput", "scale", "reconnect"),
         default=["latency", "throughput", "scale", "reconnect"],
     )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help=f"where to write the JSON (default {RESULTS.name}; smoke: {SMOKE_RESULTS.name})",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     plan = SMOKE if args.smoke else FULL
+    output: Path = args.output or (SMOKE_RESULTS if args.smoke else RESULTS)
     if args.runs:
         plan = Plan(args.runs, plan.latency, plan.throughput, plan.scale_sizes, plan.reconnect)
     started = time.monotonic()
@@ -387,9 +394,9 @@ def main() -> None:
         ],
         "results": results,
     }
-    args.output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(format_table(rows))
-    print(f"\n{document['mode']} run in {document['seconds']} s; written to {args.output}")
+    print(f"\n{document['mode']} run in {document['seconds']} s; written to {output}")
 
 
 if __name__ == "__main__":
