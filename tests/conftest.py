@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
+import os
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
+from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from switchvox_simulator import SwitchvoxSimulator
+
+# CI runs the same property-test examples every time, so a red run can be replayed; elsewhere
+# every run explores new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PASSWORD = "s3cr3t-Pa55"  # a test credential, searched for in logs by the tests
 
