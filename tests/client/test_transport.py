@@ -24,8 +24,8 @@ from custom_components.switchvox.rtapi import (
 from custom_components.switchvox.rtapi.transport import (
     SocketIOTransport,
     _connection_error,
-    _disarm_signal_handlers,
     _QuietLogger,
+    disarm_signal_handlers,
 )
 from switchvox_simulator import SwitchvoxSimulator
 from tests.conftest import PASSWORD
@@ -280,7 +280,7 @@ def test_disarm_signal_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engineio_v3.client, "original_signal_handler", None)
     monkeypatch.setattr(socketio_v4.client, "original_signal_handler", print)
     before = signal.getsignal(signal.SIGINT)
-    _disarm_signal_handlers()
+    disarm_signal_handlers()
     assert signal.getsignal(signal.SIGINT) is before
     assert engineio_v3.asyncio_client.async_signal_handler_set is True
     expected = before if callable(before) else signal.default_int_handler

@@ -5,31 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import itertools
-import signal
 from typing import Any
 
 import aiohttp
-import engineio_v3.asyncio_client
-import engineio_v3.client
 import pytest
 import socketio_v4
 import socketio_v4.client
 
+from custom_components.switchvox.rtapi.transport import disarm_signal_handlers
 from switchvox_simulator import SOCKETIO_PATH, SwitchvoxSimulator
 
 TIMEOUT = 5.0
 PASSWORD = "secret"
-
-
-def _disarm_signal_handlers() -> None:
-    """Stop socketio_v4/engineio_v3 clients from replacing SIGINT handling."""
-    current = signal.getsignal(signal.SIGINT)
-    marker = current if callable(current) else signal.default_int_handler
-    if engineio_v3.client.original_signal_handler is None:
-        engineio_v3.client.original_signal_handler = marker
-    if socketio_v4.client.original_signal_handler is None:
-        socketio_v4.client.original_signal_handler = marker
-    engineio_v3.asyncio_client.async_signal_handler_set = True
 
 
 class RawClient:
@@ -50,7 +37,7 @@ class RawClient:
 
     async def connect(self, **kwargs: Any) -> None:
         """Connect (Engine.IO v3, socket.io path /rtapi/socket.io)."""
-        _disarm_signal_handlers()
+        disarm_signal_handlers()
         connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
         self.session = aiohttp.ClientSession(connector=connector)
         self.sio = socketio_v4.AsyncClient(reconnection=False, http_session=self.session, **kwargs)

@@ -44,7 +44,7 @@ _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCe
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
 
 
-def _disarm_signal_handlers() -> None:
+def disarm_signal_handlers() -> None:
     """Stop socketio_v4/engineio_v3 from replacing the application's SIGINT handling."""
     current = signal.getsignal(signal.SIGINT)
     marker = current if callable(current) else signal.default_int_handler
@@ -150,7 +150,7 @@ class SocketIOTransport:
 
     async def connect(self, url: str, *, events: Sequence[str]) -> None:
         """Open the connection, delivering ``events`` to the event handler."""
-        _disarm_signal_handlers()
+        disarm_signal_handlers()
         # Certificate checking is the session's job: engineio's own ssl_verify=False path builds
         # a new SSL context per connect, which loads the CA store (blocking I/O) in the loop.
         # aiohttp's connector uses contexts it built once, at import.
