@@ -86,9 +86,8 @@ async def simulator(
         await sim.stop()
 
 
-@pytest.fixture
-def entry_data(simulator: SwitchvoxSimulator) -> dict[str, Any]:
-    """Return config entry data for the simulator, logged in as 101."""
+def simulator_config(simulator: SwitchvoxSimulator, **overrides: Any) -> dict[str, Any]:
+    """Return config entry data (the user step's input) for the simulator, logged in as 101."""
     return {
         CONF_HOST: "127.0.0.1",
         CONF_PORT: simulator.port,
@@ -96,7 +95,14 @@ def entry_data(simulator: SwitchvoxSimulator) -> dict[str, Any]:
         CONF_VERIFY_SSL: True,
         CONF_EXTENSION: "101",
         CONF_PASSWORD: PASSWORD,
+        **overrides,
     }
+
+
+@pytest.fixture
+def entry_data(simulator: SwitchvoxSimulator) -> dict[str, Any]:
+    """Return config entry data for the simulator, logged in as 101."""
+    return simulator_config(simulator)
 
 
 @pytest.fixture

@@ -15,20 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from switchvox_simulator import SwitchvoxSimulator
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, simulator_config
 
-
-def _user_input(simulator: SwitchvoxSimulator, **overrides: Any) -> dict[str, Any]:
-    """Return user step input for the simulator."""
-    return {
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: simulator.port,
-        CONF_SSL: False,
-        CONF_VERIFY_SSL: True,
-        CONF_EXTENSION: "101",
-        CONF_PASSWORD: PASSWORD,
-        **overrides,
-    }
+_user_input = simulator_config
 
 
 async def test_full_user_flow(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
