@@ -15,10 +15,18 @@ DEFAULT_PORT: Final = 443
 DEFAULT_SSL: Final = True
 DEFAULT_VERIFY_SSL: Final = True
 
-# Reconnect backoff: first retry within a second, doubling, capped at a minute, with jitter.
+# Reconnect backoff: a quick first retry, then doubling from the initial delay, capped at a
+# minute, with jitter.
+FIRST_RECONNECT_DELAY: Final = 0.1
 RECONNECT_INITIAL_DELAY: Final = 0.5
 RECONNECT_MAX_DELAY: Final = 60.0
 RECONNECT_JITTER: Final = 0.25
+
+# Logging out on unload must not hold up Home Assistant when the PBX is gone.
+LOGOUT_TIMEOUT: Final = 3.0
+
+# Dial data nested deeper cannot be stored by Home Assistant (orjson stops at 254 levels).
+MAX_DIAL_DATA_DEPTH: Final = 32
 
 EVENT_SWITCHVOX: Final = "switchvox_event"
 

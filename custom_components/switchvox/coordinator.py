@@ -28,8 +28,11 @@ from .const import (
     CONF_EXTENSIONS,
     DOMAIN,
     EVENT_SWITCHVOX,
+    FIRST_RECONNECT_DELAY,
     ISSUE_NOT_AUTHORIZED,
     LOGGER,
+    LOGOUT_TIMEOUT,
+    MAX_DIAL_DATA_DEPTH,
     RECONNECT_INITIAL_DELAY,
     RECONNECT_JITTER,
     RECONNECT_MAX_DELAY,
@@ -48,9 +51,6 @@ from .rtapi.lines import MAX_UNKNOWN_STATUSES, Line, LineChange, LineTracker
 type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
 type LineListener = Callable[[LineChange | None], None]
 
-LOGOUT_TIMEOUT = 3.0
-FIRST_RECONNECT_DELAY = 0.1
-MAX_DIAL_DATA_DEPTH = 32
 
 # Line statuses as Home Assistant shows them (sensor options, event data).
 LINE_STATUS_OPTIONS: dict[LineStatus, str] = {

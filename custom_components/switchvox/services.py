@@ -18,10 +18,10 @@ from .const import (
     ATTR_EXTENSION,
     DOMAIN,
     EXTENSION_PATTERN,
+    MAX_DIAL_DATA_DEPTH,
     SERVICE_DIAL,
 )
 from .coordinator import (
-    MAX_DIAL_DATA_DEPTH,
     SwitchvoxConfigEntry,
     SwitchvoxCoordinator,
     storable_dial_data,

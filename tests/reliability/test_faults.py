@@ -24,8 +24,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import socketio_v4
 
-from custom_components.switchvox.const import DOMAIN, SERVICE_DIAL
-from custom_components.switchvox.coordinator import LOGOUT_TIMEOUT, SwitchvoxCoordinator
+from custom_components.switchvox.const import DOMAIN, LOGOUT_TIMEOUT, SERVICE_DIAL
+from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
 from switchvox_simulator import SwitchvoxSimulator
