@@ -20,7 +20,7 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, C
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -122,18 +122,28 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.extension_device_infos: dict[str, dr.DeviceInfo] = {}
         self._unknown_statuses: set[str] = set()
         self._dropped = asyncio.Event()
-        self._available = False
         self._closing = False
+        # Entities are available once the first session is open, not before.
+        self.last_update_success = False
         self.client.add_line_state_listener(self._handle_line_state)
         self.client.add_connection_listener(self._handle_connection)
 
     @property
     def connected(self) -> bool:
         """Return whether the session is up."""
-        return self._available and self.client.connected
+        return self.last_update_success and self.client.connected
 
     async def _async_update_data(self) -> dict[str, Line]:
-        """Return the lines: pushed data needs no fetching."""
+        """Return the lines; pushed data needs no fetching.
+
+        ``homeassistant.update_entity`` comes here: it must not mark a session that is down as up.
+        """
+        if not self.connected:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="not_connected",
+                translation_placeholders={"host": self.config_entry.data[CONF_HOST]},
+            )
         return self.tracker.lines
 
     async def async_start(self) -> None:
@@ -276,9 +286,8 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
     def _set_available(self, *, available: bool) -> None:
         """Flip every entity's availability at once, logging each transition once."""
-        if available == self._available:
+        if available == self.last_update_success:
             return
-        self._available = available
         host = self.config_entry.data[CONF_HOST]
         if available:
             if self.reconnects:

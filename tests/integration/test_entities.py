@@ -202,3 +202,22 @@ async def test_update_entity_keeps_pushed_state(
     )
     assert state_of(hass, LINE_101) == "ringing"
     assert len(simulator.requests) == requests
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_update_entity_while_down_stays_unavailable(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """Asking for an update during an outage does not make the lines available."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    simulator.set_accepting(False)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == STATE_UNAVAILABLE)
+    await hass.services.async_call(
+        "homeassistant", "update_entity", {"entity_id": LINE_101}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, LINE_101) == STATE_UNAVAILABLE
+    assert state_of(hass, CONNECTION) == STATE_OFF
+    simulator.set_accepting(True)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle", timeout=10)
