@@ -168,6 +168,11 @@ class Pbx:
         except KeyError:
             raise UnknownChannelError(f"No channel {unique_id}") from None
 
+    def _legs(self, channel: Channel) -> list[Channel]:
+        """Return a channel and, for an internal call, the live channel bridged with it."""
+        peer = self._channels.get(channel.peer) if channel.peer is not None else None
+        return [channel] if peer is None else [channel, peer]
+
     def channels(self, extension: str | None = None) -> list[Channel]:
         """Return the live channels, optionally only those of ``extension``."""
         return [c for c in self._channels.values() if extension in (None, c.extension)]
@@ -310,9 +315,7 @@ class Pbx:
         channel = self.channel(unique_id)
         if channel.status not in ("ringing", "calling"):
             raise PbxError(f"Channel {unique_id} is {channel.status}, not ringing")
-        legs = [channel]
-        if channel.peer is not None and channel.peer in self._channels:
-            legs.append(self._channels[channel.peer])
+        legs = self._legs(channel)
         for leg in legs:
             leg.status = "onThePhone"
         return [self._emit(leg) for leg in sorted(legs, key=lambda c: c.unique_id != unique_id)]
@@ -336,9 +339,7 @@ class Pbx:
     def hang_up(self, unique_id: str) -> list[Notification]:
         """End a channel and its peer: a final idle notification each, then they are removed."""
         channel = self.channel(unique_id)
-        legs = [channel]
-        if channel.peer is not None and channel.peer in self._channels:
-            legs.append(self._channels[channel.peer])
+        legs = self._legs(channel)
         events = []
         for leg in legs:
             del self._channels[leg.unique_id]
