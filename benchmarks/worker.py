@@ -19,7 +19,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
-from homeassistant.runner import HassEventLoopPolicy
+from homeassistant.runner import create_event_loop
 import socketio_v4
 
 from .hass_core import (
@@ -418,7 +418,7 @@ def main() -> None:
     """Run the scenario named on the command line."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     scenario, opts = sys.argv[1], json.loads(sys.argv[2])
-    with asyncio.Runner(loop_factory=HassEventLoopPolicy(debug=False).new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=create_event_loop) as runner:
         runner.run(_main(scenario, opts))
 
 

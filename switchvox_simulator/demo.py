@@ -76,7 +76,7 @@ class DemoTraffic:
         self._extensions = list(extensions)
         self._rate = max(calls_per_minute, 0.01)
         self._max_concurrent = max_concurrent
-        self._rng = random.Random(seed)  # noqa: S311 - fake traffic, not crypto
+        self._rng = random.Random(seed)
         self._active = 0
 
     async def run(self) -> None:

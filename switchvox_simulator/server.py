@@ -16,14 +16,24 @@ from typing import Any, Final, Self
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+import engineio_v3.async_drivers.aiohttp
+import engineio_v3.asyncio_server
 import engineio_v3.packet
 import socketio_v4
+import socketio_v4.asyncio_server
+
+from custom_components.switchvox.rtapi.transport import contain_asyncio
 
 from . import tls
 from .demo import DemoTraffic
 from .pbx import TOPIC_LINE, JsonDict, Notification, Pbx, PbxError
 
 _LOGGER = logging.getLogger(__name__)
+# The server side of the socket.io 1.x library calls asyncio.iscoroutinefunction (deprecated in
+# Python 3.14) for every event, as the client side does: the same containment.
+contain_asyncio(
+    socketio_v4.asyncio_server, engineio_v3.asyncio_server, engineio_v3.async_drivers.aiohttp
+)
 # socket.io/Engine.IO log every packet (passwords included) at INFO: keep them at WARNING.
 _SIO_LOGGER = logging.getLogger(f"{__name__}.socketio")
 _SIO_LOGGER.setLevel(logging.WARNING)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Generator
 import os
+import ssl
 from typing import Any
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
@@ -11,6 +13,8 @@ from homeassistant.core import HomeAssistant
 from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from switchvox_simulator import SwitchvoxSimulator
@@ -63,19 +67,61 @@ def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[N
 
 
 @pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Return Home Assistant's snapshot extension, whichever plugin's fixture loaded last.
+
+    Both syrupy and the Home Assistant harness define ``snapshot``; which one a test gets
+    otherwise depends on plugin load order, and the two serialise states differently.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
 def simulator_options() -> dict[str, Any]:
     """Return keyword arguments for the simulator (override per test module)."""
     return {}
 
 
+def _tolerate_refused_certificates() -> None:
+    """Keep the debug event loop from failing a test whose client refuses the PBX's certificate.
+
+    A client that refuses the simulator's self-signed certificate aborts the TLS handshake; in
+    debug mode (the harness's) the server side's event loop reports that as an error, which the
+    harness turns into a test failure. It is the expected outcome of those tests, seen from the
+    server we run for them; any other report still fails the test.
+    """
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+
+    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == "Error on transport creation for incoming connection" and (
+            isinstance(context.get("exception"), (ssl.SSLError, ConnectionResetError))
+        ):
+            return
+        if handler is None:
+            loop.default_exception_handler(context)
+        else:
+            handler(loop, context)
+
+    loop.set_exception_handler(filtered)
+
+
+@pytest.fixture
+async def refused_certificates_expected(hass: HomeAssistant) -> None:
+    """Let a test's client refuse a certificate served by the test's own TLS server."""
+    _tolerate_refused_certificates()
+
+
 @pytest.fixture
 async def simulator(
-    socket_enabled: None, simulator_options: dict[str, Any]
+    hass: HomeAssistant, socket_enabled: None, simulator_options: dict[str, Any]
 ) -> AsyncGenerator[SwitchvoxSimulator]:
     """Run a simulated PBX on a free port of 127.0.0.1 with a few accounts.
 
     ``socket_enabled`` lifts the test harness's socket ban; connections stay on 127.0.0.1.
     """
+    if simulator_options.get("tls"):
+        _tolerate_refused_certificates()
     sim = SwitchvoxSimulator("127.0.0.1", 0, **simulator_options)
     for extension, name, can_watch in ACCOUNTS:
         sim.add_account(extension, PASSWORD, name, can_watch=can_watch)

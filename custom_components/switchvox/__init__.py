@@ -34,8 +34,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) ->
         await coordinator.async_shutdown()
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
-    # The PBX device first: the extension devices point at it with via_device.
-    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **pbx_device_info(entry))
+    # The PBX device first: the extension devices point at it with via_device_id.
+    pbx_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **pbx_device_info(entry)
+    )
+    coordinator.pbx_device_id = pbx_device.id
     _async_remove_unwatched_devices(hass, entry, coordinator.extensions)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -63,4 +66,4 @@ def _async_remove_unwatched_devices(
     keep = {extension_device_key(entry, ext) for ext in extensions} | {entry.entry_id}
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(ident[0] == DOMAIN and ident[1] in keep for ident in device.identifiers):
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            registry.async_remove_device(device.id)

@@ -117,6 +117,8 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.notifications = 0
         self._line_listeners: dict[str, list[LineListener]] = {}
         self._device_ids: dict[str, str] = {}
+        # The PBX's device registry id, the parent of the extension devices (set at setup).
+        self.pbx_device_id: str | None = None
         self.line_context: Context | None = None
         # One DeviceInfo per extension, shared by its entities (about 1 MB per 1,000 lines).
         self.extension_device_infos: dict[str, dr.DeviceInfo] = {}
@@ -377,8 +379,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     def device_id(self, extension: str) -> str | None:
         """Return the device registry id of an extension's device."""
         if (device_id := self._device_ids.get(extension)) is None:
-            device = dr.async_get(self.hass).async_get_device(
-                identifiers={(DOMAIN, extension_device_key(self.config_entry, extension))}
+            device = dr.async_get(self.hass).async_get_device_by_identifier(
+                (DOMAIN, extension_device_key(self.config_entry, extension)),
+                self.config_entry.entry_id,
             )
             if device is None:
                 return None

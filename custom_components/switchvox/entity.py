@@ -6,6 +6,7 @@ from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from yarl import URL
 
 from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
@@ -14,13 +15,19 @@ from .rtapi.lines import LineChange
 
 def pbx_device_info(entry: SwitchvoxConfigEntry) -> DeviceInfo:
     """Return the device of the PBX itself."""
-    scheme = "https" if entry.data[CONF_SSL] else "http"
     return DeviceInfo(
         identifiers={(DOMAIN, entry.entry_id)},
         manufacturer="Sangoma",
         model="Switchvox PBX",
         name=f"Switchvox {entry.data[CONF_HOST]}",
-        configuration_url=f"{scheme}://{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}/",
+        configuration_url=str(
+            URL.build(
+                scheme="https" if entry.data[CONF_SSL] else "http",
+                host=entry.data[CONF_HOST],
+                port=entry.data[CONF_PORT],
+                path="/",
+            )
+        ),
     )
 
 
@@ -58,8 +65,9 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
                 model="Switchvox extension",
                 translation_key="extension",
                 translation_placeholders={"extension": extension},
-                via_device=(DOMAIN, entry.entry_id),
             )
+            if coordinator.pbx_device_id is not None:
+                device_info["via_device_id"] = coordinator.pbx_device_id
         self._attr_device_info = device_info
 
     @property

@@ -172,7 +172,7 @@ async def test_options_flow(
 ) -> None:
     """Options validate the extensions by subscribing; removing one removes its device."""
     entry_id = init_integration.entry_id
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_102")})
+    assert device_registry.async_get_device_by_identifier((DOMAIN, f"{entry_id}_102"), entry_id)
     result = await hass.config_entries.options.async_init(entry_id)
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
@@ -196,8 +196,11 @@ async def test_options_flow(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert init_integration.options == {CONF_EXTENSIONS: ["101", "103"]}
     await hass.async_block_till_done()
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_102")}) is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_103")})
+    assert (
+        device_registry.async_get_device_by_identifier((DOMAIN, f"{entry_id}_102"), entry_id)
+        is None
+    )
+    assert device_registry.async_get_device_by_identifier((DOMAIN, f"{entry_id}_103"), entry_id)
     assert hass.states.get("sensor.extension_103_line") is not None
 
 

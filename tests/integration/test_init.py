@@ -179,8 +179,8 @@ async def test_remove_device(
     """Watched extensions and the PBX cannot be removed by hand; stale devices can."""
     assert await async_setup_component(hass, "config", {})
     entry_id = init_integration.entry_id
-    watched = device_registry.async_get_device(identifiers={(DOMAIN, f"{entry_id}_101")})
-    pbx = device_registry.async_get_device(identifiers={(DOMAIN, entry_id)})
+    watched = device_registry.async_get_device_by_identifier((DOMAIN, f"{entry_id}_101"), entry_id)
+    pbx = device_registry.async_get_device_by_identifier((DOMAIN, entry_id), entry_id)
     stale = device_registry.async_get_or_create(
         config_entry_id=entry_id, identifiers={(DOMAIN, f"{entry_id}_999")}
     )

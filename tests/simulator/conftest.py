@@ -129,6 +129,10 @@ class RawClient:
             if not self._lingering():
                 break
             await asyncio.sleep(0.02)
+        # A long-polling engineio that found our session closed opened one of its own.
+        http = getattr(getattr(self.sio, "eio", None), "http", None)
+        if http is not None and http is not self.session and not http.closed:
+            await http.close()
 
     def _lingering(self) -> bool:
         """Return whether the client still has background tasks running."""

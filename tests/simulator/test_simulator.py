@@ -533,7 +533,7 @@ async def test_restart_same_port(socket_enabled: None) -> None:
         await sim.stop()
 
 
-async def test_tls(socket_enabled: None) -> None:
+async def test_tls(socket_enabled: None, refused_certificates_expected: None) -> None:
     """TLS mode serves a self-signed cert for 127.0.0.1 that clients can trust explicitly."""
     async with SwitchvoxSimulator(tls=True) as sim:
         sim.add_account("101", "secret", "Alice Archer")

@@ -9,7 +9,10 @@ that other libraries need. It is untyped and has three hazards this module conta
 * it closes the aiohttp session it is given, and leaks the one it made when a connect fails:
   every connection gets a session of its own, closed here whatever happens;
 * its first client installs SIGINT handlers (one stops the event loop): module flags say
-  they are installed already.
+  they are installed already;
+* it calls ``asyncio.iscoroutinefunction`` for every event it dispatches, which Python 3.14
+  deprecates and 3.16 removes: its client modules see an ``asyncio`` whose
+  ``iscoroutinefunction`` is :func:`inspect.iscoroutinefunction` (see :func:`contain_asyncio`).
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
+import inspect
 import logging
 import signal
 import socket
 import ssl
+import types
 from typing import Any, Final
 
 import aiohttp
 import engineio_v3.asyncio_client
 import engineio_v3.client
 import socketio_v4
+import socketio_v4.asyncio_client
 import socketio_v4.client
 import socketio_v4.exceptions
 
@@ -42,6 +48,35 @@ _LOGGER = logging.getLogger(__name__)
 _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
 
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
+
+
+class _AsyncioWithoutDeprecations(types.ModuleType):
+    """``asyncio`` as socketio_v4/engineio_v3 should see it: the same, but for one function.
+
+    ``asyncio.iscoroutinefunction`` warns from Python 3.14 and is gone in 3.16;
+    ``inspect.iscoroutinefunction`` answers the same for the plain ``async def`` handlers
+    these libraries are given.
+    """
+
+    iscoroutinefunction = staticmethod(inspect.iscoroutinefunction)
+
+    def __getattr__(self, name: str) -> Any:
+        """Forward everything else to the real asyncio."""
+        return getattr(asyncio, name)
+
+
+_ASYNCIO_SHIM: Final = _AsyncioWithoutDeprecations("asyncio")
+
+
+def contain_asyncio(*modules: types.ModuleType) -> None:
+    """Give ``modules`` (socketio_v4/engineio_v3 modules) the asyncio without deprecations."""
+    for module in modules:
+        if getattr(module, "asyncio", None) is asyncio:
+            module.asyncio = _ASYNCIO_SHIM  # type: ignore[attr-defined]
+
+
+# The client side: every event received goes through these modules' iscoroutinefunction.
+contain_asyncio(socketio_v4.asyncio_client, engineio_v3.asyncio_client)
 
 
 def disarm_signal_handlers() -> None:
