@@ -159,7 +159,7 @@ def mock_config_entry(entry_data: dict[str, Any]) -> MockConfigEntry:
         title=f"101 @ {entry_data[CONF_HOST]}",
         data=entry_data,
         options={CONF_EXTENSIONS: ["101", "102"]},
-        unique_id=f"127.0.0.1:{entry_data[CONF_PORT]}:101",
+        minor_version=2,
         entry_id="01JSWITCHVOXENTRY0000000001",
     )
 

@@ -7,9 +7,10 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
-from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
+from .const import DOMAIN, LOGGER
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .entity import pbx_device_info
+from .helpers import extension_device_key, watched_extensions
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -39,7 +40,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) ->
         config_entry_id=entry.entry_id, **pbx_device_info(entry)
     )
     coordinator.pbx_device_id = pbx_device.id
-    _async_remove_unwatched_devices(hass, entry, coordinator.extensions)
+    _async_remove_unwatched_devices(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
@@ -52,18 +53,36 @@ async def async_unload_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: SwitchvoxConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Allow removing an extension's device only once that extension is no longer watched."""
-    watched = {extension_device_key(entry, ext) for ext in entry.runtime_data.extensions}
-    watched.add(entry.entry_id)
-    return not any(ident[0] == DOMAIN and ident[1] in watched for ident in device.identifiers)
+    """Allow removing an extension's device only once that extension is no longer watched.
+
+    Works whether or not the entry is loaded (it may be retrying setup or awaiting reauth).
+    """
+    return not any(
+        ident[0] == DOMAIN and ident[1] in _kept_device_keys(entry) for ident in device.identifiers
+    )
 
 
-def _async_remove_unwatched_devices(
-    hass: HomeAssistant, entry: SwitchvoxConfigEntry, extensions: tuple[str, ...]
-) -> None:
+async def async_migrate_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> bool:
+    """Drop the host-based unique id of entries made before 1.2; flows match by data now."""
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        hass.config_entries.async_update_entry(entry, unique_id=None, minor_version=2)
+        LOGGER.debug("Migrated Switchvox entry %s to version 1.2", entry.title)
+    return True
+
+
+def _kept_device_keys(entry: SwitchvoxConfigEntry) -> set[str]:
+    """Return the device identifiers of the PBX and of every watched extension."""
+    return {extension_device_key(entry, ext) for ext in watched_extensions(entry)} | {
+        entry.entry_id
+    }
+
+
+def _async_remove_unwatched_devices(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> None:
     """Remove the devices of extensions the options no longer watch."""
     registry = dr.async_get(hass)
-    keep = {extension_device_key(entry, ext) for ext in extensions} | {entry.entry_id}
+    keep = _kept_device_keys(entry)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not any(ident[0] == DOMAIN and ident[1] in keep for ident in device.identifiers):
             registry.async_remove_device(device.id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -28,6 +29,7 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .const import (
+    CONF_ASSIST_ANY_NUMBER,
     CONF_EXTENSION,
     CONF_EXTENSIONS,
     DEFAULT_PORT,
@@ -37,7 +39,7 @@ from .const import (
     LOGGER,
     WATCHED_EXTENSION_PATTERN,
 )
-from .coordinator import client_from_config, watched_extensions
+from .helpers import client_from_config, watched_extensions
 from .rtapi import (
     SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
@@ -77,9 +79,12 @@ class RefusedExtensionsError(SwitchvoxError):
         super().__init__(", ".join(self.extensions))
 
 
-def entry_unique_id(data: Mapping[str, Any]) -> str:
-    """Return the unique id of an entry: one login extension on one PBX address."""
-    return f"{data[CONF_HOST]}:{data[CONF_PORT]}:{data[CONF_EXTENSION]}"
+def entry_match(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what identifies an entry: one login extension on one PBX address.
+
+    The PBX reports no serial number, and a host is no unique id: entries are matched by data.
+    """
+    return {key: data[key] for key in (CONF_HOST, CONF_PORT, CONF_EXTENSION)}
 
 
 def _normalize(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,6 +137,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up a Switchvox PBX login."""
 
     VERSION = 1
+    MINOR_VERSION = 2
 
     @staticmethod
     @callback
@@ -144,8 +150,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _normalize(user_input)
-            await self.async_set_unique_id(entry_unique_id(data))
-            self._abort_if_unique_id_configured()
+            self._async_abort_entries_match(entry_match(data))
             errors, _ = await async_validate_errors(data)
             if not errors:
                 return self.async_create_entry(
@@ -190,15 +195,11 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             updates = _normalize(user_input)
             data = {**entry.data, **updates}
-            unique_id = entry_unique_id(data)
-            if unique_id != entry.unique_id:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
+            if entry_match(data) != entry_match(entry.data):
+                self._async_abort_entries_match(entry_match(data))
             errors, _ = await async_validate_errors(data)
             if not errors:
-                return self.async_update_reload_and_abort(
-                    entry, unique_id=unique_id, data_updates=updates
-                )
+                return self.async_update_reload_and_abort(entry, data_updates=updates)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -209,14 +210,16 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SwitchvoxOptionsFlow(OptionsFlowWithReload):
-    """Choose which extensions to watch; the PBX must allow each of them."""
+    """Choose which extensions to watch (the PBX must allow each) and what Assist may dial."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the extensions to watch, checked by subscribing to them."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"extensions": ""}
         current = list(watched_extensions(self.config_entry))
+        any_number = self.config_entry.options.get(CONF_ASSIST_ANY_NUMBER, False)
         if user_input is not None:
+            any_number = user_input.get(CONF_ASSIST_ANY_NUMBER, False)
             extensions = list(dict.fromkeys(e.strip() for e in user_input[CONF_EXTENSIONS]))
             invalid = [e for e in extensions if not re.fullmatch(WATCHED_EXTENSION_PATTERN, e)]
             if not extensions:
@@ -225,18 +228,40 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
                 errors[CONF_EXTENSIONS] = "invalid_extension"
                 placeholders["extensions"] = ", ".join(invalid)
             else:
-                errors, found = await async_validate_errors(self.config_entry.data, extensions)
+                errors, found = await self._async_check_extensions(extensions)
                 placeholders.update(found)
             if not errors:
-                return self.async_create_entry(data={CONF_EXTENSIONS: extensions})
+                return self.async_create_entry(
+                    data={CONF_EXTENSIONS: extensions, CONF_ASSIST_ANY_NUMBER: any_number}
+                )
             current = extensions
         schema = vol.Schema(
             {
                 vol.Required(CONF_EXTENSIONS, default=current): SelectSelector(
                     SelectSelectorConfig(options=current, multiple=True, custom_value=True)
-                )
+                ),
+                vol.Required(CONF_ASSIST_ANY_NUMBER, default=any_number): bool,
             }
         )
         return self.async_show_form(
             step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )
+
+    async def _async_check_extensions(
+        self, extensions: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Check the PBX lets the login watch ``extensions``, on the live session if it is up.
+
+        One login has one session: a second one just to check would be a second login.
+        """
+        entry = self.config_entry
+        if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
+            try:
+                refused = await entry.runtime_data.client.subscribe_permitted(extensions)
+            except SwitchvoxError:
+                LOGGER.debug("Checking on the live session failed; trying a session of its own")
+            else:
+                if refused:
+                    return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(refused)}
+                return {}, {}
+        return await async_validate_errors(entry.data, extensions)

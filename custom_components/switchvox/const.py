@@ -5,28 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .rtapi import Direction, LineStatus
+
 DOMAIN: Final = "switchvox"
 LOGGER = logging.getLogger(__package__)
 
 CONF_EXTENSION: Final = "extension"
 CONF_EXTENSIONS: Final = "extensions"
+# Off by default: Assist (and the LLM agents it serves) may then dial watched extensions only.
+CONF_ASSIST_ANY_NUMBER: Final = "assist_any_number"
 
 DEFAULT_PORT: Final = 443
 DEFAULT_SSL: Final = True
 DEFAULT_VERIFY_SSL: Final = True
-
-# Reconnect backoff: a quick first retry, then doubling from the initial delay, capped at a
-# minute, with jitter.
-FIRST_RECONNECT_DELAY: Final = 0.1
-RECONNECT_INITIAL_DELAY: Final = 0.5
-RECONNECT_MAX_DELAY: Final = 60.0
-RECONNECT_JITTER: Final = 0.25
-
-# Logging out on unload must not hold up Home Assistant when the PBX is gone.
-LOGOUT_TIMEOUT: Final = 3.0
-
-# Dial data nested deeper cannot be stored by Home Assistant (orjson stops at 254 levels).
-MAX_DIAL_DATA_DEPTH: Final = 32
 
 EVENT_SWITCHVOX: Final = "switchvox_event"
 
@@ -41,3 +32,20 @@ EXTENSION_PATTERN: Final = r"^\+?[0-9*#]{1,32}$"
 WATCHED_EXTENSION_PATTERN: Final = r"^[0-9]{1,16}$"
 
 ISSUE_NOT_AUTHORIZED: Final = "extensions_not_authorized"
+ISSUE_USER_ACTION: Final = "user_action_required"
+
+# Line statuses as Home Assistant shows them (sensor options, event data): snake_case.
+LINE_STATUS_OPTIONS: Final[dict[LineStatus, str]] = {
+    LineStatus.IDLE: "idle",
+    LineStatus.STARTING: "starting",
+    LineStatus.CALLING: "calling",
+    LineStatus.ON_THE_PHONE: "on_the_phone",
+    LineStatus.RINGING: "ringing",
+    LineStatus.ON_HOLD: "on_hold",
+}
+# Which way a call goes, as attributes and event data show it (the PBX says toPbx/fromPbx).
+DIRECTION_OPTIONS: Final[dict[Direction, str]] = {
+    Direction.TO_PBX: "to_pbx",
+    Direction.FROM_PBX: "from_pbx",
+    Direction.UNKNOWN: "unknown",
+}

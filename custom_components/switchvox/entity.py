@@ -9,8 +9,9 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from yarl import URL
 
 from .const import DOMAIN
-from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator, extension_device_key
-from .rtapi.lines import LineChange
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
+from .helpers import extension_device_key
+from .rtapi import LineChange
 
 
 def pbx_device_info(entry: SwitchvoxConfigEntry) -> DeviceInfo:
@@ -82,7 +83,7 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
             self.coordinator.async_add_line_listener(self.extension, self._handle_line_change)
         )
 
-    def _handle_line_change(self, change: LineChange | None) -> None:
+    def _handle_line_change(self, change: LineChange) -> None:
         """Write the new state of this line."""
         self._use_line_context()
         self.async_write_ha_state()

@@ -6,9 +6,10 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import SwitchvoxConfigEntry, storable_dial_data
+from .const import DIRECTION_OPTIONS
+from .coordinator import SwitchvoxConfigEntry
 from .entity import SwitchvoxLineEntity
-from .rtapi.lines import CallEvent, LineChange
+from .rtapi import CallEvent, LineChange
 
 PARALLEL_UPDATES = 0
 
@@ -35,9 +36,9 @@ async def async_setup_entry(
 class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
     """Fires when a call on this extension rings, connects, is held, ends or is missed."""
 
-    def _handle_line_change(self, change: LineChange | None) -> None:
+    def _handle_line_change(self, change: LineChange) -> None:
         """Trigger the event a channel change means, if any."""
-        if change is None or change.call_event is None:
+        if change.call_event is None:
             return
         state = change.state
         caller = state.caller
@@ -48,8 +49,8 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
                 "unique_id": state.unique_id,
                 "caller_name": caller.name if caller else None,
                 "caller_number": caller.number if caller else None,
-                "direction": state.direction.value if state.direction else None,
-                "dial_data": storable_dial_data(state.dial_data),
+                "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
+                "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
             },
         )
         self.async_write_ha_state()

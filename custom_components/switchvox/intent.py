@@ -1,4 +1,10 @@
-"""Assist intent: "call 102", "call Bob" places a call through the Switchvox PBX."""
+"""Assist intent: "call 102", "call Bob" places a call through the Switchvox PBX.
+
+Conversation agents (LLMs included) see this intent as a tool, and a prompt can be injected into
+a conversation: by default it dials only what the user watches (extension numbers and the names
+of their accounts). Any other number (an external one could cost money) only where the user
+turned on "Assist may dial any number" in the entry's options.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,10 @@ import re
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import config_validation as cv, intent
+from homeassistant.helpers import config_validation as cv, intent, translation
 import voluptuous as vol
 
-from .const import DOMAIN, EXTENSION_PATTERN
+from .const import CONF_ASSIST_ANY_NUMBER, DOMAIN, EXTENSION_PATTERN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .helpers import switchvox_exception_handler
 
@@ -22,52 +28,78 @@ async def async_setup_intents(hass: HomeAssistant) -> None:
     intent.async_register(hass, DialIntentHandler())
 
 
-def _find_extension(coordinators: list[SwitchvoxCoordinator], target: str) -> str | None:
-    """Return the extension whose account name matches ``target`` (case-insensitive)."""
+def find_by_name(
+    coordinators: list[SwitchvoxCoordinator], target: str
+) -> tuple[SwitchvoxCoordinator, str] | None:
+    """Return the entry and extension whose account name matches ``target``.
+
+    A whole-name match anywhere wins over a match of one word of a name ("Bob").
+    """
     wanted = target.casefold()
-    for coordinator in coordinators:
-        for extension, line in coordinator.data.items():
-            if line.account and line.account.name and line.account.name.casefold() == wanted:
-                return extension
-    for coordinator in coordinators:
-        for extension, line in coordinator.data.items():
-            name = line.account.name if line.account else None
-            if name and wanted in name.casefold().split():
-                return extension
+    for whole in (True, False):
+        for coordinator in coordinators:
+            for extension, line in coordinator.data.items():
+                name = line.account.name if line.account else None
+                if not name:
+                    continue
+                folded = name.casefold()
+                if folded == wanted if whole else wanted in folded.split():
+                    return coordinator, extension
     return None
 
 
 class DialIntentHandler(intent.IntentHandler):
-    """Dial a number, an extension, or a watched extension's account by name."""
+    """Dial a watched extension by number or by its account's name (any number if allowed)."""
 
     intent_type = INTENT_DIAL
     description = (
-        "Places a phone call through the Switchvox PBX to an extension number, an external "
-        "phone number, or a person by name"
+        "Places a phone call through the Switchvox PBX to a watched extension, by its number "
+        "or by the person's name"
     )
     slot_schema = {vol.Required("target"): cv.string}  # noqa: RUF012
     platforms = None
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        """Resolve the target and place the call from the first loaded entry."""
+        """Resolve the target to an entry and a number, then place the call there."""
+        hass = intent_obj.hass
+        language = intent_obj.language
         slots = self.async_validate_slots(intent_obj.slots)
         target: str = slots["target"]["value"].strip()
-        entries: list[SwitchvoxConfigEntry] = intent_obj.hass.config_entries.async_loaded_entries(
-            DOMAIN
-        )
+        entries: list[SwitchvoxConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
         if not entries:
-            raise intent.IntentHandleError("No Switchvox PBX is set up")
+            raise await _error(hass, language, "no_loaded_entry")
         coordinators = [entry.runtime_data for entry in entries]
         number = _SEPARATORS.sub("", target)
-        if not re.fullmatch(EXTENSION_PATTERN, number):
-            found = _find_extension(coordinators, target)
-            if found is None:
-                raise intent.IntentHandleError(f"I don't know who {target} is")
-            number = found
+        if re.fullmatch(EXTENSION_PATTERN, number):
+            if len(coordinators) > 1:
+                raise await _error(hass, language, "assist_number_ambiguous")
+            coordinator = coordinators[0]
+            if number not in coordinator.extensions and not coordinator.config_entry.options.get(
+                CONF_ASSIST_ANY_NUMBER, False
+            ):
+                raise await _error(hass, language, "assist_number_not_allowed", number=number)
+        elif (found := find_by_name(coordinators, target)) is not None:
+            coordinator, number = found
+        else:
+            raise await _error(hass, language, "assist_unknown_name", name=target)
         try:
-            await switchvox_exception_handler(coordinators[0].async_dial)(number)
+            await switchvox_exception_handler(coordinator.async_dial)(number)
         except HomeAssistantError as err:
             raise intent.IntentHandleError(str(err)) from err
         response = intent_obj.create_response()
-        response.async_set_speech(f"Calling {target}")
+        response.async_set_speech(await _translate(hass, language, "assist_calling", target=target))
         return response
+
+
+async def _translate(hass: HomeAssistant, language: str, key: str, **placeholders: str) -> str:
+    """Return this integration's translated exception message ``key``, filled in."""
+    strings = await translation.async_get_translations(hass, language, "exceptions", {DOMAIN})
+    message = strings.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
+    return message.format(**placeholders)
+
+
+async def _error(
+    hass: HomeAssistant, language: str, key: str, **placeholders: str
+) -> intent.IntentHandleError:
+    """Return an intent error with a translated message."""
+    return intent.IntentHandleError(await _translate(hass, language, key, **placeholders))

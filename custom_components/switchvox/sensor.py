@@ -12,7 +12,8 @@ from homeassistant.components.sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LINE_STATUS_OPTIONS, SwitchvoxConfigEntry, storable_dial_data
+from .const import DIRECTION_OPTIONS, LINE_STATUS_OPTIONS
+from .coordinator import SwitchvoxConfigEntry
 from .entity import SwitchvoxLineEntity
 
 PARALLEL_UPDATES = 0
@@ -57,8 +58,8 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
             "extension": self.extension,
             "caller_name": caller.name if caller else None,
             "caller_number": caller.number if caller else None,
-            "direction": state.direction.value if state and state.direction else None,
+            "direction": DIRECTION_OPTIONS[state.direction] if state and state.direction else None,
             "call_start": state.start_time.isoformat() if state and state.start_time else None,
             "active_channels": len(line.channels),
-            "dial_data": storable_dial_data(state.dial_data) if state and state.dial_data else None,
+            "dial_data": dict(state.dial_data) if state and state.dial_data else None,
         }

@@ -18,27 +18,22 @@ from .const import (
     ATTR_EXTENSION,
     DOMAIN,
     EXTENSION_PATTERN,
-    MAX_DIAL_DATA_DEPTH,
     SERVICE_DIAL,
 )
-from .coordinator import (
-    SwitchvoxConfigEntry,
-    SwitchvoxCoordinator,
-    storable_dial_data,
-)
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .helpers import switchvox_exception_handler
-from .rtapi import MAX_DIAL_DATA_BYTES
+from .rtapi import MAX_DIAL_DATA_BYTES, MAX_DIAL_DATA_DEPTH, bounded_json_object
 
 
 def _bounded_dial_data(value: dict[str, Any]) -> dict[str, Any]:
     """Accept dial data that is JSON and small enough for an Asterisk channel variable."""
     try:
         size = len(json.dumps(value, separators=(",", ":")).encode())
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:
         raise vol.Invalid("dial_data must be JSON-serialisable") from err
     if size > MAX_DIAL_DATA_BYTES:
         raise vol.Invalid(f"dial_data is {size} bytes; the limit is {MAX_DIAL_DATA_BYTES}")
-    if storable_dial_data(value) is None:
+    if bounded_json_object(value) is None:
         raise vol.Invalid(f"dial_data nests deeper than {MAX_DIAL_DATA_DEPTH} levels")
     return value
 

@@ -13,9 +13,16 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from custom_components.switchvox.const import (
+    CONF_ASSIST_ANY_NUMBER,
+    CONF_EXTENSION,
+    CONF_EXTENSIONS,
+    DOMAIN,
+)
 from switchvox_simulator import SwitchvoxSimulator
 from tests.conftest import PASSWORD, simulator_config
+
+from .helpers import wait_for
 
 _user_input = simulator_config
 
@@ -33,7 +40,8 @@ async def test_full_user_flow(hass: HomeAssistant, simulator: SwitchvoxSimulator
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "101 @ 127.0.0.1"
     assert result["data"] == _user_input(simulator)
-    assert result["result"].unique_id == f"127.0.0.1:{simulator.port}:101"
+    # A host is no unique id (the PBX has no serial number): entries are matched by data.
+    assert result["result"].unique_id is None
     assert ("login", {"extension": "101", "password": "***"}) in simulator.requests
 
 
@@ -141,7 +149,7 @@ async def test_reconfigure_flow(
     assert result["reason"] == "reconfigure_successful"
     assert init_integration.data[CONF_HOST] == "localhost"
     assert init_integration.data[CONF_PASSWORD] == PASSWORD
-    assert init_integration.unique_id == f"localhost:{simulator.port}:101"
+    assert init_integration.unique_id is None
     await hass.async_block_till_done()
 
 
@@ -152,7 +160,7 @@ async def test_reconfigure_to_existing_entry_aborts(
     other = MockConfigEntry(
         domain=DOMAIN,
         data={**init_integration.data, CONF_HOST: "localhost"},
-        unique_id=f"localhost:{simulator.port}:101",
+        minor_version=2,
     )
     other.add_to_hass(hass)
     result = await init_integration.start_reconfigure_flow(hass)
@@ -194,7 +202,10 @@ async def test_options_flow(
         result["flow_id"], {CONF_EXTENSIONS: ["101", "103", " 103"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_integration.options == {CONF_EXTENSIONS: ["101", "103"]}
+    assert init_integration.options == {
+        CONF_EXTENSIONS: ["101", "103"],
+        CONF_ASSIST_ANY_NUMBER: False,
+    }
     await hass.async_block_till_done()
     assert (
         device_registry.async_get_device_by_identifier((DOMAIN, f"{entry_id}_102"), entry_id)
@@ -210,6 +221,9 @@ async def test_options_flow_cannot_connect(
     """Options show a connection error when the PBX is unreachable."""
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     simulator.set_accepting(False)
+    await simulator.drop_connections()
+    coordinator = init_integration.runtime_data
+    await wait_for(hass, lambda: not coordinator.connected)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_EXTENSIONS: ["101"]}
     )
@@ -238,7 +252,7 @@ async def test_user_flow_self_signed_certificate(
 async def test_reconfigure_same_address(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
-    """Reconfiguring only the TLS options keeps the unique id."""
+    """Reconfiguring only the TLS options is no conflict with the entry itself."""
     unique_id = init_integration.unique_id
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(

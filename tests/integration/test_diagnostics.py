@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -11,10 +12,17 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.switchvox import diagnostics
+from custom_components.switchvox.helpers import switchvox_exception_handler
+from custom_components.switchvox.rtapi import ReceivedMessage
 from switchvox_simulator import SwitchvoxSimulator
 from tests.conftest import PASSWORD
 
 from .helpers import state_of, wait_for
+
+VOLATILE = props(
+    "port", "connected_since", "at", "startTime", "serverTime", "uniqueId", "id", "ping_interval"
+)
 
 
 async def test_diagnostics(
@@ -24,12 +32,48 @@ async def test_diagnostics(
     init_integration: MockConfigEntry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Diagnostics show the session and lines, with the password redacted."""
-    await simulator.ring("101", caller_name="Diag", caller_number="5550123")
+    """Diagnostics show the session, the lines and what the PBX sent, secrets removed."""
+    await simulator.ring("101", caller_name="Diag Nostic", caller_number="5550123")
     await wait_for(hass, lambda: state_of(hass, "sensor.extension_101_line") == "ringing")
+    # The PBX echoes the password in an error: diagnostics must not carry it.
+    simulator.set_error("dial", -32603, f"cannot dial with {PASSWORD}")
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        await switchvox_exception_handler(init_integration.runtime_data.async_dial)("102")
     result = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
-    assert PASSWORD not in str(result)
+    text = str(result)
+    assert PASSWORD not in text
+    assert "5550123" not in text
+    assert "Diag Nostic" not in text
     assert result["entry"]["data"]["password"] == "**REDACTED**"
-    assert result["entry"]["data"]["port"] == simulator.port
     assert result["session"]["connected"] is True
-    assert result == snapshot(exclude=props("port", "connected_since"))
+    assert result["session"]["transport"] == "websocket"
+    notification = next(m for m in result["received"] if m["event"] == "notification")
+    remote = notification["payload"]["params"]["remotes"][0]
+    assert remote["callerIdNumber"] == "*****23"
+    assert remote["callerIdName"] == "*********ic"
+    error = next(m for m in result["received"] if m["event"] == "response")
+    assert error["payload"]["error"]["message"] == "cannot dial with **REDACTED**"
+    assert [item["event"] for item in result["session"]["history"]] == ["connected"]
+    assert result == snapshot(exclude=VOLATILE)
+
+
+def test_recorded_messages_edge_cases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut or odd messages are summarised; answers without an error are left out."""
+    answer = ReceivedMessage(0, '2["response",{"result":true}]')
+    assert diagnostics.recorded_message(answer, "") is None
+    cut = diagnostics.recorded_message(ReceivedMessage(0, '2["notification",{"a":"555'), "")
+    assert cut is not None
+    assert cut["unparsed"] == '#["notification",{"a":"###'
+    assert cut["length"] == 26
+    assert diagnostics.recorded_message(ReceivedMessage(0, "0{}"), "") is None
+    message = diagnostics.recorded_message(
+        ReceivedMessage(0, '2["notification",{"number":12,"sid":"x","ok":true,"name":"Al"}]'), ""
+    )
+    assert message is not None
+    assert message["payload"] == {"number": "**", "sid": "**REDACTED**", "ok": True, "name": "**"}
+    monkeypatch.setattr(diagnostics, "MASK_CALLER_DATA", False)
+    message = diagnostics.recorded_message(
+        ReceivedMessage(0, '2["notification",{"number":"5551234"}]'), ""
+    )
+    assert message is not None
+    assert message["payload"] == {"number": "5551234"}

@@ -65,7 +65,7 @@ async def test_incoming_call_events(hass: HomeAssistant, simulator: SwitchvoxSim
     assert event_state.attributes["unique_id"] == uid
     line = hass.states.get(LINE_101)
     assert line is not None
-    assert line.attributes["direction"] == "fromPbx"
+    assert line.attributes["direction"] == "from_pbx"
     assert line.attributes["active_channels"] == 1
     assert line.attributes["call_start"] is not None
 
@@ -96,7 +96,7 @@ async def test_incoming_call_events(hass: HomeAssistant, simulator: SwitchvoxSim
     assert first.data["unique_id"] == uid
     assert first.data["caller_name"] == "Zed Zhou"
     assert first.data["caller_number"] == "5550100"
-    assert first.data["direction"] == "fromPbx"
+    assert first.data["direction"] == "from_pbx"
     assert first.data["dial_data"] is None
     event_state = hass.states.get(CALL_101)
     assert event_state is not None

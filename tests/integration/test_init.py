@@ -86,7 +86,7 @@ async def test_reconnect_forgets_stale_channels(
     assert simulator.subscriptions.get("102") == 1
     assert simulator.sessions == 1
     coordinator = init_integration.runtime_data
-    assert coordinator.reconnects == 1
+    assert coordinator.session.reconnects == 1
     # Pushes after the reconnect arrive as before.
     uid = await simulator.ring("102", caller_name="Back", caller_number="5550200")
     await wait_for(hass, lambda: state_of(hass, "sensor.extension_102_line") == "ringing")
@@ -102,7 +102,7 @@ async def test_lost_and_restored_logged_once(
     """An outage logs one warning when lost and one line when back, whatever the retries."""
     simulator.set_accepting(False)
     await simulator.drop_connections()
-    await wait_for(hass, lambda: init_integration.runtime_data.last_error is not None)
+    await wait_for(hass, lambda: init_integration.runtime_data.session.last_error is not None)
     await wait_for(hass, lambda: _count(simulator, "login") >= 1, timeout=1)
     await asyncio.sleep(2)  # several reconnect attempts fail meanwhile
     simulator.set_accepting(True)

@@ -21,7 +21,7 @@ WATCHED = ("101", "102")
 def fast_reconnect() -> Generator[None]:
     """Make the coordinator retry almost at once (no backoff), to run many faults quickly."""
     with patch(
-        "custom_components.switchvox.coordinator.reconnect_delay",
+        "custom_components.switchvox.rtapi.session.reconnect_delay",
         return_value=FAST_RECONNECT_DELAY,
     ):
         yield

@@ -24,9 +24,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import socketio_v4
 
-from custom_components.switchvox.const import DOMAIN, LOGOUT_TIMEOUT, SERVICE_DIAL
+from custom_components.switchvox.const import DOMAIN, SERVICE_DIAL
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
+from custom_components.switchvox.rtapi.session import LOGOUT_TIMEOUT
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
 from switchvox_simulator import SwitchvoxSimulator
 from switchvox_simulator.faults import BlackholeProxy, answer_login_already_authenticated
@@ -146,7 +147,7 @@ async def test_hundred_drops_at_random_moments(
     assert tasks_after <= tasks_before, (tasks_before, tasks_after)
     print(  # noqa: T201
         f"\nRELIABILITY drops survived: {sum(modes.values())} {dict(modes)}; "
-        f"reconnects: {coordinator.reconnects}; "
+        f"reconnects: {coordinator.session.reconnects}; "
         f"longest recovery: {max(recoveries):.3f} s; "
         f"mean recovery: {sum(recoveries) / len(recoveries):.3f} s; "
         f"tasks before/after: {tasks_before}/{tasks_after}"
@@ -336,7 +337,7 @@ async def test_already_authenticated_login_is_accepted(
     undo = answer_login_already_authenticated(simulator)
     await simulator.drop_connections()
     await wait_for(hass, lambda: recovered(coordinator, simulator))
-    assert coordinator.reconnects == 1
+    assert coordinator.session.reconnects == 1
     undo()
 
 

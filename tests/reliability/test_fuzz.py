@@ -198,7 +198,9 @@ def _check_bounded(hass: HomeAssistant, coordinator: SwitchvoxCoordinator) -> No
             dial_data = channel.state.dial_data
             if dial_data is not None:
                 assert len(json.dumps(dict(dial_data))) <= MAX_DIAL_DATA_BYTES
-    assert len(coordinator._unknown_statuses) <= MAX_UNKNOWN_STATUSES
+    assert all(
+        len(line.unknown_statuses) <= MAX_UNKNOWN_STATUSES for line in coordinator.data.values()
+    )
     for state in hass.states.async_all():
         json_bytes(state.as_dict())  # what the recorder, the frontend and restore state store
 
@@ -235,7 +237,7 @@ async def test_hostile_messages_through_the_socket(
     the session is then restored and the sentinel works again.
     """
     coordinator: SwitchvoxCoordinator = live["coordinator"]
-    reconnects = coordinator.reconnects
+    reconnects = coordinator.session.reconnects
     may_drop = max(len(json.dumps(payload)) for _, payload in batch) > NEAR_MAX_MESSAGE
     for how, payload in batch:
         await _deliver(simulator, how, payload)
@@ -248,16 +250,16 @@ async def test_hostile_messages_through_the_socket(
             if not may_drop or attempt:
                 pytest.fail(
                     f"sentinel not delivered: connected={coordinator.connected} "
-                    f"reconnects={coordinator.reconnects - reconnects} "
+                    f"reconnects={coordinator.session.reconnects - reconnects} "
                     f"batch={[(how, repr(payload)[:200]) for how, payload in batch]}"
                 )
             # The oversized message closed the connection: wait for the new session.
             await wait_for(hass, lambda: coordinator.connected)
     assert coordinator.connected
     if may_drop:
-        live["drops"] += coordinator.reconnects - reconnects
+        live["drops"] += coordinator.session.reconnects - reconnects
     else:
-        assert coordinator.reconnects == reconnects
+        assert coordinator.session.reconnects == reconnects
     assert coordinator.client.pending_requests == 0
     _check_bounded(hass, coordinator)
     live["examples"] += 1
@@ -277,7 +279,7 @@ async def test_oversized_message_restores_the_session(
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
     params = simulator.pbx.default_params("101", {"remotes": [{"name": "x" * MEGABYTE}] * 5})
     await simulator.notify("101", params, raw=True)
-    await wait_for(hass, lambda: coordinator.reconnects == 1 and coordinator.connected)
+    await wait_for(hass, lambda: coordinator.session.reconnects == 1 and coordinator.connected)
     await simulator.ring(SENTINEL, caller_name="Still", caller_number="5550102")
     await wait_for(hass, lambda: _state(hass, LINE_SENTINEL) == "ringing")
 
@@ -333,7 +335,7 @@ async def test_distinct_unknown_statuses_stay_bounded(
     for index in range(200):
         params = simulator.pbx.default_params("101", {"status": f"weird-{index}-" + "z" * 900})
         await simulator.notify("101", params, raw=True)
-    await wait_for(hass, lambda: coordinator.notifications >= 200)
+    await wait_for(hass, lambda: coordinator.session.notifications >= 200)
     _check_bounded(hass, coordinator)
     warnings = [r for r in caplog.records if "unknown line status" in r.getMessage()]
     assert len(warnings) <= MAX_UNKNOWN_STATUSES + 1

@@ -144,11 +144,11 @@ async def test_password_never_leaks_over_the_life_cycle(
     # A PBX echoing the login params in its error while the session is being restored.
     simulator.set_error("login", -32602, f"Invalid params: {{'password': '{PASSWORD}'}}")
     await simulator.drop_connections()
-    await wait_for(hass, lambda: coordinator.last_error is not None, timeout=10)
+    await wait_for(hass, lambda: coordinator.session.last_error is not None, timeout=10)
     await wait_for(hass, lambda: sum(1 for m, _ in simulator.requests if m == "login") >= 4)
     simulator.set_error("login", None)
     await wait_for(hass, lambda: recovered(coordinator, simulator, ("101",)), timeout=20)
-    assert not _leaks(str(coordinator.last_error))
+    assert not _leaks(str(coordinator.session.last_error))
 
     # Diagnostics.
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)

@@ -19,8 +19,10 @@ from .exceptions import (
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
+from .lines import CallEvent, Line, LineChange
 from .models import (
     MAX_DIAL_DATA_BYTES,
+    MAX_DIAL_DATA_DEPTH,
     TOPIC_LINE_STATE,
     Account,
     Direction,
@@ -29,24 +31,40 @@ from .models import (
     LineStatus,
     Remote,
     RpcResponse,
+    bounded_json_object,
     parse_timestamp,
 )
+from .session import (
+    SessionEvent,
+    SessionObserver,
+    SwitchvoxSession,
+    is_refused_login,
+    needs_user_action,
+)
+from .transport import ReceivedMessage
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_PORT",
     "DEFAULT_REQUEST_TIMEOUT",
     "MAX_DIAL_DATA_BYTES",
+    "MAX_DIAL_DATA_DEPTH",
     "TOPIC_LINE_STATE",
     "Account",
+    "CallEvent",
     "ConnectionListener",
     "Direction",
     "Endpoint",
+    "Line",
+    "LineChange",
     "LineState",
     "LineStateListener",
     "LineStatus",
+    "ReceivedMessage",
     "Remote",
     "RpcResponse",
+    "SessionEvent",
+    "SessionObserver",
     "SwitchvoxAlreadyAuthenticatedError",
     "SwitchvoxAuthenticationError",
     "SwitchvoxClient",
@@ -55,7 +73,11 @@ __all__ = [
     "SwitchvoxMessageError",
     "SwitchvoxNotAuthorizedError",
     "SwitchvoxRpcError",
+    "SwitchvoxSession",
     "SwitchvoxTLSError",
     "SwitchvoxTimeoutError",
+    "bounded_json_object",
+    "is_refused_login",
+    "needs_user_action",
     "parse_timestamp",
 ]

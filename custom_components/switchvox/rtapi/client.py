@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 import itertools
 import logging
@@ -16,16 +17,18 @@ from .exceptions import (
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
     SwitchvoxTimeoutError,
+    SwitchvoxTLSError,
     rpc_error_from_code,
 )
 from .models import TOPIC_LINE_STATE, LineState, RpcResponse
-from .transport import SocketIOTransport
+from .transport import ReceivedMessage, SocketIOTransport
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 443
 DEFAULT_REQUEST_TIMEOUT: Final = 10.0
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+DEFAULT_RECORDED_MESSAGES: Final = 50
 MALFORMED_LOG_INTERVAL: Final = 60.0
 
 type LineStateListener = Callable[[LineState], None]
@@ -70,7 +73,8 @@ class SwitchvoxClient:
         verify_ssl: bool = True,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        transports: Sequence[str] = ("websocket",),
+        transports: Sequence[str] = ("websocket", "polling"),
+        recorded_messages: int = DEFAULT_RECORDED_MESSAGES,
     ) -> None:
         self.host = host
         self.port = port
@@ -88,6 +92,8 @@ class SwitchvoxClient:
         self._extension: str | None = None
         self._closing_tasks: set[asyncio.Task[None]] = set()
         self.malformed_messages = 0
+        # The last messages received, as received, across connections (for diagnostics).
+        self.received: deque[ReceivedMessage] = deque(maxlen=recorded_messages)
 
     @property
     def url(self) -> str:
@@ -100,6 +106,21 @@ class SwitchvoxClient:
     def connected(self) -> bool:
         """Return whether the connection is up."""
         return self._transport is not None and self._transport.connected
+
+    @property
+    def transport_name(self) -> str | None:
+        """Return the transport in use: "websocket", or "polling" where WebSocket is not served."""
+        return self._transport.transport_name if self._transport is not None else None
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Return the ping interval the PBX announced for this connection."""
+        return self._transport.ping_interval if self._transport is not None else None
+
+    @property
+    def ping_timeout(self) -> float | None:
+        """Return the ping timeout the PBX announced for this connection."""
+        return self._transport.ping_timeout if self._transport is not None else None
 
     @property
     def extension(self) -> str | None:
@@ -122,24 +143,50 @@ class SwitchvoxClient:
         return lambda: self._connection_listeners.remove(listener)
 
     async def connect(self) -> None:
-        """Open a new connection, closing any previous one."""
+        """Open a new connection, closing any previous one.
+
+        WebSocket first; where it cannot be had (a proxy that does not pass WebSockets, a PBX
+        serving long-polling only), long-polling. TLS failures are not retried over polling:
+        the same certificate would fail again.
+        """
         await self.disconnect()
-        transport = SocketIOTransport(
-            self._handle_event,
-            self._handle_drop,
-            verify_ssl=self.verify_ssl,
-            request_timeout=self.connect_timeout,
-            transports=self._transports,
-        )
+        failure: SwitchvoxConnectionError | None = None
         try:
             async with asyncio.timeout(self.connect_timeout):
-                await transport.connect(self.url, events=("response", "notification"))
+                for name in self._transports:
+                    transport = self._new_transport(name)
+                    try:
+                        await transport.connect(self.url, events=("response", "notification"))
+                    except SwitchvoxTLSError:
+                        raise
+                    except SwitchvoxConnectionError as err:
+                        _LOGGER.debug("Cannot connect over %s: %s", name, err)
+                        failure = err
+                        continue
+                    except BaseException:
+                        await transport.disconnect()
+                        raise
+                    break
+                else:
+                    assert failure is not None  # noqa: S101 (one transport at least)
+                    raise failure
         except TimeoutError as err:
             await transport.disconnect()
             raise SwitchvoxTimeoutError(f"Timed out connecting to {self.url}") from err
         self._transport = transport
-        _LOGGER.debug("Connected to %s", self.url)
+        _LOGGER.debug("Connected to %s over %s", self.url, transport.transport_name)
         self._notify_connection(connected=True)
+
+    def _new_transport(self, name: str) -> SocketIOTransport:
+        """Return a connection over one Engine.IO transport ("websocket" or "polling")."""
+        return SocketIOTransport(
+            self._handle_event,
+            self._handle_drop,
+            verify_ssl=self.verify_ssl,
+            request_timeout=self.connect_timeout,
+            transports=(name,),
+            received=self.received,
+        )
 
     async def disconnect(self) -> None:
         """Close the connection without logging out; pending requests fail."""

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+import logging
 from typing import Final
 
 from .models import Account, LineState, LineStatus
+
+_LOGGER = logging.getLogger(__name__)
 
 MAX_CHANNELS_PER_EXTENSION: Final = 32
 # Distinct undocumented status values remembered per line (for diagnostics); a hostile or broken
@@ -63,8 +66,6 @@ class LineChange:
     previous_status: LineStatus
     status: LineStatus
     call_event: CallEvent | None
-    line_status: LineStatus
-    previous_line_status: LineStatus
 
 
 @dataclass(slots=True)
@@ -99,14 +100,21 @@ class Line:
         """Apply one notification; return the change, or None when nothing changed."""
         if state.account.name:
             self.account = state.account
-        previous_line_status = self.status
         channel = self.channels.get(state.unique_id)
         previous = channel.status if channel else LineStatus.IDLE
         status = state.status
         if status is LineStatus.UNKNOWN:
-            # Keep the last known state of the channel; expose the raw value meanwhile.
-            if len(self.unknown_statuses) < MAX_UNKNOWN_STATUSES:
+            # Keep the last known state of the channel; note the raw value (once) meanwhile.
+            if (
+                state.raw_status not in self.unknown_statuses
+                and len(self.unknown_statuses) < MAX_UNKNOWN_STATUSES
+            ):
                 self.unknown_statuses.add(state.raw_status)
+                _LOGGER.warning(
+                    "Extension %s reported the unknown line status %.64r; keeping its last state",
+                    self.extension,
+                    state.raw_status,
+                )
             if channel is None:
                 return None
             channel.state = state
@@ -131,8 +139,6 @@ class Line:
             previous_status=previous,
             status=status,
             call_event=event,
-            line_status=self.status,
-            previous_line_status=previous_line_status,
         )
 
     def _open(self, state: LineState) -> Channel:

@@ -7,7 +7,7 @@ and anything that cannot be a line state raises :class:`SwitchvoxMessageError`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -27,6 +27,9 @@ MAX_ID_LENGTH: Final = 256
 MAX_TEXT_LENGTH: Final = 1024
 MAX_REMOTES: Final = 16
 MAX_DIAL_DATA_BYTES: Final = 4096
+# Deeper dial data cannot be stored by JSON encoders such as orjson (254 levels at most), which a
+# 4 kB object can reach; nobody needs more than this.
+MAX_DIAL_DATA_DEPTH: Final = 32
 
 type JsonObject = Mapping[str, Any]
 
@@ -360,6 +363,8 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
         return None
     if _small_flat_ascii(value, limit):
         return _freeze(value)
+    if not _nesting_within(value, MAX_DIAL_DATA_DEPTH):
+        return None
     try:
         text = json.dumps(value, separators=(",", ":"))
     except (TypeError, ValueError, RecursionError):
@@ -376,6 +381,23 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
         except (ValueError, RecursionError):
             return None
     return _freeze(value)  # type: ignore[arg-type]
+
+
+def _nesting_within(value: object, limit: int) -> bool:
+    """Return whether objects and lists nest at most ``limit`` deep (without recursing)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 def _small_flat_ascii(value: Mapping[Any, Any], limit: int) -> bool:

@@ -18,6 +18,7 @@ that other libraries need. It is untyped and has three hazards this module conta
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 import inspect
@@ -25,8 +26,9 @@ import logging
 import signal
 import socket
 import ssl
+import time
 import types
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import aiohttp
 import engineio_v3.asyncio_client
@@ -48,6 +50,18 @@ _LOGGER = logging.getLogger(__name__)
 _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
 
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
+
+# Engine.IO's MESSAGE packet type: socket.io events ride in these.
+_MESSAGE: Final = 4
+# Characters of one received message kept for diagnostics.
+MAX_RECORDED_MESSAGE: Final = 8192
+
+
+class ReceivedMessage(NamedTuple):
+    """A socket.io packet as the PBX sent it (its text, cut at MAX_RECORDED_MESSAGE)."""
+
+    at: float
+    text: str
 
 
 class _AsyncioWithoutDeprecations(types.ModuleType):
@@ -145,6 +159,11 @@ def _connection_error(
     return SwitchvoxConnectionError(f"Cannot connect to {url}: {err}")
 
 
+def _float(value: object) -> float | None:
+    """Return a number the server announced as a float, or None."""
+    return float(value) if isinstance(value, int | float) else None
+
+
 def _shut_down(eio: Any) -> None:
     """Shut down the WebSocket's TCP socket: its reads end at once, no handshake is awaited."""
     ws = getattr(eio, "ws", None)
@@ -165,8 +184,10 @@ class SocketIOTransport:
         verify_ssl: bool = True,
         request_timeout: float = 10.0,
         transports: Sequence[str] = ("websocket",),
+        received: deque[ReceivedMessage] | None = None,
     ) -> None:
         self._on_event = on_event
+        self._received = received
         self._on_disconnect = on_disconnect
         self._verify_ssl = verify_ssl
         self._request_timeout = request_timeout
@@ -210,6 +231,16 @@ class SocketIOTransport:
             self._sio = None
             await self._release(sio)
             raise _connection_error(err, url, quiet.last_error) from err
+        except Exception as err:
+            # A front end that closes before Engine.IO's open packet, an open packet without a
+            # sid, a page that is no handshake: the library fails in ways of its own
+            # (AttributeError, KeyError, ValueError...). All of them mean "cannot connect".
+            self._sio = None
+            await self._release(sio)
+            raise SwitchvoxConnectionError(
+                f"Cannot connect to {url}: no valid socket.io handshake "
+                f"({type(err).__name__}: {str(err)[:200]})"
+            ) from err
         except BaseException:
             self._sio = None
             await self._release(sio)
@@ -222,7 +253,26 @@ class SocketIOTransport:
         """Send one event; raises when the connection is down."""
         if not self.connected:
             raise SwitchvoxConnectionError("Not connected")
-        await self._sio.emit(event, data)
+        try:
+            await self._sio.emit(event, data)
+        except (aiohttp.ClientError, OSError, socketio_v4.exceptions.SocketIOError) as err:
+            raise SwitchvoxConnectionError(f"Cannot send {event}: {err}") from err
+
+    @property
+    def transport_name(self) -> str | None:
+        """Return the Engine.IO transport in use ("websocket" or "polling")."""
+        eio = getattr(self._sio, "eio", None)
+        return getattr(eio, "current_transport", None)
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Return the ping interval (seconds) the server announced in its handshake."""
+        return _float(getattr(getattr(self._sio, "eio", None), "ping_interval", None))
+
+    @property
+    def ping_timeout(self) -> float | None:
+        """Return the ping timeout (seconds) the server announced in its handshake."""
+        return _float(getattr(getattr(self._sio, "eio", None), "ping_timeout", None))
 
     async def disconnect(self) -> None:
         """Close the connection and its HTTP session (idempotent)."""
@@ -238,7 +288,11 @@ class SocketIOTransport:
                 # awaits for 10 s: past CLOSE_GRACE, shut the socket down to end the wait.
                 timer = asyncio.get_running_loop().call_later(CLOSE_GRACE, _shut_down, eio)
                 try:
-                    await sio.disconnect()
+                    # Long-polling says goodbye with an HTTP request, which a dead link never
+                    # answers: past twice the grace, give up on it (_release ends the rest).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(2 * CLOSE_GRACE):
+                            await sio.disconnect()
                 finally:
                     timer.cancel()
                     if eio.http is None:
@@ -296,8 +350,13 @@ class SocketIOTransport:
         self._last_received = loop.time()
         receive_packet = eio._receive_packet  # noqa: SLF001
 
+        received = self._received
+
         async def track(pkt: Any) -> None:
             self._last_received = loop.time()
+            if received is not None and pkt.packet_type == _MESSAGE and type(pkt.data) is str:
+                # As received, for diagnostics: a slice bounds what a huge message keeps alive.
+                received.append(ReceivedMessage(time.time(), pkt.data[:MAX_RECORDED_MESSAGE]))
             await receive_packet(pkt)
 
         eio._receive_packet = track  # noqa: SLF001

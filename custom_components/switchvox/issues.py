@@ -1,0 +1,69 @@
+"""Repair issues: what the user must change when retrying alone cannot help."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import CONF_EXTENSION, DOMAIN, ISSUE_NOT_AUTHORIZED, ISSUE_USER_ACTION, LOGGER
+from .rtapi import SwitchvoxError, SwitchvoxTLSError
+
+
+def user_action_key(err: SwitchvoxError) -> str:
+    """Return the translation key naming what to change for a failure retrying cannot fix."""
+    return "certificate_verify_failed" if isinstance(err, SwitchvoxTLSError) else "api_not_allowed"
+
+
+@callback
+def async_update_refused_issue(
+    hass: HomeAssistant, entry: ConfigEntry, refused: frozenset[str]
+) -> None:
+    """Raise, or clear, the issue naming the extensions the PBX does not let us watch."""
+    issue_id = f"{ISSUE_NOT_AUTHORIZED}_{entry.entry_id}"
+    if not refused:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    LOGGER.warning(
+        "The Switchvox PBX does not allow extension %s to watch %s",
+        entry.data[CONF_EXTENSION],
+        ", ".join(sorted(refused)),
+    )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_NOT_AUTHORIZED,
+        translation_placeholders={
+            "extension": entry.data[CONF_EXTENSION],
+            "extensions": ", ".join(sorted(refused)),
+            "title": entry.title,
+        },
+    )
+
+
+@callback
+def async_update_user_action_issue(
+    hass: HomeAssistant, entry: ConfigEntry, error: SwitchvoxError | None
+) -> None:
+    """Raise the issue naming what to change (certificate, API permission), or clear it."""
+    issue_id = f"{ISSUE_USER_ACTION}_{entry.entry_id}"
+    if error is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=user_action_key(error),
+        translation_placeholders={
+            "title": entry.title,
+            "host": entry.data[CONF_HOST],
+            "extension": entry.data[CONF_EXTENSION],
+        },
+    )
