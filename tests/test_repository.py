@@ -1,0 +1,657 @@
+"""The repository around the code: licence, changelog, versions, workflows, forms, quality scale.
+
+Each check reads files as text, so that a claim made in one place (hacs.json, the README, the
+quality scale) cannot drift from what another place (the test harness pins, the code) does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+import importlib
+import importlib.metadata
+import json
+import os
+from pathlib import Path
+import re
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from homeassistant.util.yaml import load_yaml_dict
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "custom_components" / "switchvox"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+MANIFEST: dict[str, Any] = json.loads((PACKAGE / "manifest.json").read_text(encoding="utf-8"))
+HARNESS = "pytest-homeassistant-custom-component"
+
+# The Home Assistant release each pytest-homeassistant-custom-component version pins (its
+# "homeassistant==" requirement). Used only when neither .venv-min nor the running environment
+# has that harness installed to read it from; add a line when requirements_test*.txt move.
+KNOWN_HARNESSES = {"0.13.354": "2026.8.0", "0.13.375": "2026.10.4"}
+
+# Every rule of the Integration Quality Scale, as Home Assistant core's script/hassfest lists them.
+QUALITY_SCALE_RULES = frozenset(
+    {
+        # Bronze
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow",
+        "config-flow-test-coverage",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-conditions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "docs-triggers",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
+        # Silver
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
+        # Gold
+        "devices",
+        "diagnostics",
+        "discovery",
+        "discovery-update-info",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
+        # Platinum
+        "async-dependency",
+        "inject-websession",
+        "strict-typing",
+    }
+)
+
+
+def package_sources() -> dict[str, str]:
+    """Return the text of every Python module of the integration, by path inside the package."""
+    return {
+        path.relative_to(PACKAGE).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+
+
+def package_text() -> str:
+    """Return all the integration's Python code as one text."""
+    return "\n".join(package_sources().values())
+
+
+def readme_section(title: str) -> str:
+    """Return the text of the README's ``## title`` section (up to the next ``## ``)."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.M | re.S)
+    assert match, f"the README has no section '## {title}'"
+    return match.group(1)
+
+
+def major_minor(version: str) -> str:
+    """Return "2026.8" of "2026.8.0"."""
+    return ".".join(version.split(".")[:2])
+
+
+def pinned_harness(requirements: str) -> str:
+    """Return the pytest-homeassistant-custom-component version a requirements file pins."""
+    text = (ROOT / requirements).read_text(encoding="utf-8")
+    match = re.search(rf"^{re.escape(HARNESS)}==(\S+)", text, re.M)
+    assert match, f"{requirements} pins no {HARNESS}"
+    return match.group(1)
+
+
+def ha_of_metadata(metadata: str) -> str | None:
+    """Return the Home Assistant version a harness's METADATA text requires."""
+    match = re.search(r"^Requires-Dist: homeassistant ?==([^\s;]+)", metadata, re.M)
+    return match.group(1) if match else None
+
+
+def installed_harnesses() -> Iterator[tuple[str, str]]:
+    """Yield (harness version, Home Assistant version) of the harnesses installed here."""
+    try:
+        version = importlib.metadata.version(HARNESS)
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - the suite needs it
+        pass
+    else:
+        for requirement in importlib.metadata.requires(HARNESS) or ():
+            if match := re.fullmatch(r"homeassistant ?==(\S+)", requirement):
+                yield version, match.group(1)
+    for venv in (".venv", ".venv-min"):
+        pattern = "lib/python3*/site-packages/pytest_homeassistant_custom_component-*.dist-info"
+        for info in (ROOT / venv).glob(pattern):
+            version = info.name.removeprefix("pytest_homeassistant_custom_component-")
+            metadata = info / "METADATA"
+            if metadata.is_file() and (ha := ha_of_metadata(metadata.read_text("utf-8"))):
+                yield version.removesuffix(".dist-info"), ha
+
+
+def harness_home_assistant(harness: str) -> str:
+    """Return the Home Assistant version that harness version runs."""
+    for version, ha in installed_harnesses():
+        if version == harness:
+            return ha
+    assert harness in KNOWN_HARNESSES, (
+        f"{HARNESS}=={harness} is neither installed nor in KNOWN_HARNESSES: add it there"
+    )
+    return KNOWN_HARNESSES[harness]
+
+
+# --- Licence, changelog, versions ---------------------------------------------------------
+
+
+def test_license_is_apache_2() -> None:
+    """LICENSE is the full Apache License 2.0, and the README says so."""
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text
+    assert "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "Grant of Patent License" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert "Apache-2.0" in README or "Apache License 2.0" in README
+
+
+def test_manifest_version_is_semver() -> None:
+    """The manifest's version is MAJOR.MINOR.PATCH, what the release tag vX.Y.Z repeats."""
+    assert re.fullmatch(r"\d+\.\d+\.\d+", MANIFEST["version"]), MANIFEST["version"]
+
+
+def test_changelog_has_unreleased_and_the_manifest_version() -> None:
+    """CHANGELOG.md follows Keep a Changelog, with Unreleased first and the current version."""
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## \[([^\]]+)\](.*)$", text, re.M)
+    assert headings, "no '## [version]' heading"
+    assert headings[0][0] == "Unreleased"
+    versions = dict(headings[1:])
+    assert MANIFEST["version"] in versions, f"no '## [{MANIFEST['version']}]' entry"
+    for name, rest in versions.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", name), name
+        assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", rest), f"[{name}] has no ' - YYYY-MM-DD'"
+    for name, _ in headings:
+        assert re.search(rf"^\[{re.escape(name)}\]: https://", text, re.M), f"no link [{name}]"
+
+
+def test_minimum_home_assistant_agrees_everywhere() -> None:
+    """hacs.json, the README and the oldest test harness name the same minimum release."""
+    hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))["homeassistant"]
+    oldest = harness_home_assistant(pinned_harness("requirements_test_min.txt"))
+    assert hacs == oldest, f"hacs.json says {hacs}, requirements_test_min.txt runs {oldest}"
+    install = readme_section("Install")
+    stated = re.search(r"Requires Home Assistant \**(\d{4}\.\d+)(?:\.\d+)?\** or newer", install)
+    assert stated, "the README's Install does not say 'Requires Home Assistant X or newer'"
+    assert stated.group(1) == major_minor(hacs)
+    # The supported versions table names the exact minimum and the newest harness.
+    newest = harness_home_assistant(pinned_harness("requirements_test.txt"))
+    assert re.search(rf"^\| *{re.escape(hacs)} *\|", install, re.M), "no table row for the minimum"
+    assert re.search(rf"^\| *{re.escape(newest)} *\|", install, re.M), "no row for the newest"
+
+
+def test_known_harnesses_match_what_is_installed() -> None:
+    """KNOWN_HARNESSES agrees with every harness installed here (so the fallback stays true)."""
+    for version, ha in installed_harnesses():
+        if version in KNOWN_HARNESSES:
+            assert KNOWN_HARNESSES[version] == ha, version
+
+
+# --- GitHub: workflows and issue forms ------------------------------------------------------
+
+
+def test_workflows_pass_actionlint() -> None:
+    """scripts/lint-workflows finds nothing in .github/workflows."""
+    candidates = (
+        os.environ.get("ACTIONLINT"),
+        str(Path(sys.executable).parent / "actionlint"),  # this test environment's
+        str(ROOT / ".venv" / "bin" / "actionlint"),
+        shutil.which("actionlint"),
+    )
+    actionlint = next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (scripts/setup installs it)")
+    result = subprocess.run(  # noqa: S603 - our own script
+        [str(ROOT / "scripts" / "lint-workflows")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "ACTIONLINT": actionlint},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_run_the_readme_commands() -> None:
+    """CI runs the test command on both environments, the e2e test, hassfest and HACS."""
+    workflows = "\n".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / ".github" / "workflows").glob("*.yml")
+    )
+    assert "./scripts/test" in workflows
+    assert "--min" in workflows
+    assert "./scripts/e2e" in workflows
+    assert "home-assistant/actions/hassfest@" in workflows
+    assert "hacs/action@" in workflows
+    assert "category: integration" in workflows
+
+
+def test_bug_form_asks_for_versions_and_diagnostics() -> None:
+    """The bug report form requires the HA version, the PBX version and the diagnostics."""
+    form = load_yaml_dict(ROOT / ".github" / "ISSUE_TEMPLATE" / "bug_report.yml")
+    fields = {item["id"]: item for item in form["body"] if "id" in item}
+
+    def asks(field: dict[str, Any], *words: str) -> bool:
+        text = json.dumps(field["attributes"]).lower()
+        return all(word in text for word in words)
+
+    required = {key for key, item in fields.items() if item.get("validations", {}).get("required")}
+    assert any(asks(fields[key], "home assistant", "version") for key in required)
+    assert any(asks(fields[key], "pbx", "version") for key in required)
+    diagnostics = [key for key in required if asks(fields[key], "diagnostics")]
+    assert diagnostics, "the form does not require the diagnostics file"
+    assert asks(fields[diagnostics[0]], "masked", "password")
+    assert any(asks(item, "custom_components.switchvox", "debug") for item in fields.values())
+    config = load_yaml_dict(ROOT / ".github" / "ISSUE_TEMPLATE" / "config.yml")
+    assert config["blank_issues_enabled"] is False
+
+
+# --- Quality scale ------------------------------------------------------------------------
+
+
+def quality_scale() -> dict[str, tuple[str, str | None]]:
+    """Return each rule's status and comment from quality_scale.yaml."""
+    data = load_yaml_dict(PACKAGE / "quality_scale.yaml")
+    rules: dict[str, tuple[str, str | None]] = {}
+    for name, value in data["rules"].items():
+        if isinstance(value, dict):
+            rules[name] = (value["status"], value.get("comment"))
+        else:
+            rules[name] = (value, None)
+    return rules
+
+
+def done(rule: str) -> bool:
+    """Return whether quality_scale.yaml claims ``rule`` as done."""
+    return quality_scale()[rule][0] == "done"
+
+
+def test_quality_scale_lists_every_rule_with_a_reason_when_not_done() -> None:
+    """Every rule is there once, done/exempt/todo; exempt and todo ones say why."""
+    rules = quality_scale()
+    assert set(rules) == QUALITY_SCALE_RULES, (
+        set(rules) ^ QUALITY_SCALE_RULES,
+        "missing or unknown rules",
+    )
+    for name, (status, comment) in rules.items():
+        assert status in {"done", "exempt", "todo"}, (name, status)
+        if status != "done":
+            assert comment, f"{name} is {status} without a comment saying why"
+
+
+def test_quality_scale_has_entity_name() -> None:
+    """has-entity-name: entities set _attr_has_entity_name = True."""
+    if done("has-entity-name"):
+        assert "_attr_has_entity_name = True" in package_text()
+
+
+def test_quality_scale_diagnostics() -> None:
+    """Diagnostics: diagnostics.py exists, redacts the password, carries recent PBX messages."""
+    if not done("diagnostics"):
+        return
+    path = PACKAGE / "diagnostics.py"
+    assert path.is_file()
+    text = path.read_text(encoding="utf-8")
+    assert "async_get_config_entry_diagnostics" in text
+    assert "CONF_PASSWORD" in text or '"password"' in text
+    # What the README and the bug form promise: the recent notifications and errors of the PBX.
+    assert re.search(r"recent", text, re.I), "diagnostics carry no recent PBX messages"
+
+
+def test_quality_scale_log_when_unavailable() -> None:
+    """log-when-unavailable: the loss of the PBX is logged at info, and so is its return."""
+    if not done("log-when-unavailable"):
+        return
+    calls = re.findall(
+        r"\b(?:LOGGER|_LOGGER|logger)\.(debug|info|warning|error|exception|critical)\(\s*"
+        r"((?:f?\"[^\"]*\"\s*)+)",
+        package_text(),
+    )
+    lost = [level for level, message in calls if re.search(r"\blost\b", message, re.I)]
+    back = [level for level, message in calls if re.search(r"restored|back\b", message, re.I)]
+    assert "info" in lost, f"the connection loss is logged at {lost}, not info"
+    assert set(lost) <= {"info", "debug"}, f"the connection loss is also logged at {lost}"
+    assert "info" in back, f"the return is logged at {back}, not info"
+
+
+def test_quality_scale_config_flow_rules() -> None:
+    """config-flow and the flows the scale claims exist, and the tests walk every step."""
+    flow = (PACKAGE / "config_flow.py").read_text(encoding="utf-8")
+    steps = set(re.findall(r"async def async_step_(\w+)\(", flow))
+    if done("config-flow"):
+        assert MANIFEST.get("config_flow") is True
+        assert "user" in steps
+        strings = json.loads((PACKAGE / "strings.json").read_text(encoding="utf-8"))
+        for step in strings["config"]["step"].values():
+            if step.get("data"):
+                assert set(step["data"]) == set(step.get("data_description", {})), step
+    if done("reauthentication-flow"):
+        assert {"reauth", "reauth_confirm"} <= steps
+        assert "ConfigEntryAuthFailed" in package_text()
+    if done("reconfiguration-flow"):
+        assert "reconfigure" in steps
+    if done("unique-config-entry"):
+        assert "_async_abort_entries_match" in flow or "_abort_if_unique_id_configured" in flow
+    if done("config-flow-test-coverage"):
+        tests = "\n".join(
+            p.read_text(encoding="utf-8") for p in ROOT.glob("tests/**/test_*flow*.py")
+        )
+        assert tests, "no config flow test module"
+        # Every step a form is shown for is checked by id ("reauth" only redirects).
+        for step in steps - {"reauth"}:
+            assert f'"{step}"' in tests, f"no test looks at step '{step}'"
+
+
+def test_quality_scale_setup_and_runtime_rules() -> None:
+    """action-setup, runtime-data, test-before-setup, config-entry-unloading, parallel-updates."""
+    sources = package_sources()
+    text = package_text()
+    init = sources["__init__.py"]
+    if done("action-setup"):
+        assert "async def async_setup(" in init
+        assert "services.async_register" in text
+    if done("runtime-data"):
+        assert "runtime_data" in init
+        assert re.search(r"ConfigEntry\[\w+\]", text)
+    if done("test-before-setup"):
+        assert re.search(r"raise ConfigEntry(NotReady|AuthFailed|Error)\(", text)
+    if done("config-entry-unloading"):
+        assert "async def async_unload_entry(" in init
+    if done("parallel-updates"):
+        platforms = re.findall(r"Platform\.(\w+)", init)
+        assert platforms
+        for platform in platforms:
+            module = sources[f"{platform.lower()}.py"]
+            assert re.search(r"^PARALLEL_UPDATES = \d+", module, re.M), platform
+
+
+def test_quality_scale_entity_rules() -> None:
+    """Entity rules the code can show: unique ids, events, translations, icons, categories."""
+    text = package_text()
+    strings = json.loads((PACKAGE / "strings.json").read_text(encoding="utf-8"))
+    if done("entity-unique-id"):
+        assert "_attr_unique_id" in text
+    if done("entity-event-setup"):
+        assert "async_added_to_hass" in text
+        assert "async_on_remove" in text
+    if done("entity-translations"):
+        assert "translation_key=" in text
+        assert strings.get("entity")
+    if done("icon-translations"):
+        assert json.loads((PACKAGE / "icons.json").read_text(encoding="utf-8")).get("entity")
+    if done("entity-category"):
+        assert "EntityCategory." in text
+    if done("entity-device-class"):
+        assert "device_class=" in text
+    if done("devices"):
+        assert "DeviceInfo(" in text
+    if done("stale-devices"):
+        assert "async_remove_config_entry_device" in text
+    if done("repair-issues"):
+        assert "async_create_issue" in text
+        assert strings.get("issues")
+
+
+def test_quality_scale_exception_translations() -> None:
+    """exception-translations: every Home Assistant error raised has a known translation key."""
+    if not done("exception-translations"):
+        return
+    strings = json.loads((PACKAGE / "strings.json").read_text(encoding="utf-8"))
+    known = set(strings.get("exceptions", {}))
+    raised = (
+        "HomeAssistantError",
+        "ServiceValidationError",
+        "UpdateFailed",
+        "ConfigEntryNotReady",
+        "ConfigEntryAuthFailed",
+        "ConfigEntryError",
+    )
+    found = 0
+    for name, source in package_sources().items():
+        for match in re.finditer(rf"raise (?:{'|'.join(raised)})\(", source):
+            call = source[match.end() : _closing_paren(source, match.end())]
+            key = re.search(r"translation_key=[\"'](\w+)[\"']", call)
+            key = key or re.search(r"translation_key=", call)
+            assert key, f"{name}: {match.group(0)} without a translation_key"
+            if key.groups():
+                assert key.group(1) in known, f"{name}: no exceptions.{key.group(1)} in strings"
+            found += 1
+    assert found
+
+
+def _closing_paren(source: str, start: int) -> int:
+    """Return the index of the parenthesis closing the one opened just before ``start``."""
+    depth = 1
+    for index in range(start, len(source)):
+        if source[index] == "(":
+            depth += 1
+        elif source[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise AssertionError("unbalanced parentheses")
+
+
+def test_quality_scale_platform_and_typing_rules() -> None:
+    """brands, integration-owner, test-coverage, strict-typing, async-dependency."""
+    if done("brands"):
+        assert (PACKAGE / "brand" / "icon.png").is_file()
+        assert (PACKAGE / "brand" / "logo.png").is_file()
+        hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))["homeassistant"]
+        year, month = (int(part) for part in hacs.split(".")[:2])
+        assert (year, month) >= (2026, 3), "brand/ images need Home Assistant 2026.3 or newer"
+    if done("integration-owner"):
+        assert MANIFEST["codeowners"]
+    if done("test-coverage"):
+        test_script = (ROOT / "scripts" / "test").read_text(encoding="utf-8")
+        pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+        threshold = re.search(r"cov-fail-under[= ](\d+)", test_script) or re.search(
+            r"fail_under\s*=\s*(\d+)", pyproject
+        )
+        assert threshold, "no coverage threshold"
+        assert int(threshold.group(1)) >= 95
+    if done("strict-typing"):
+        assert (PACKAGE / "rtapi" / "py.typed").is_file()
+        pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+        assert re.search(r"^\[tool\.mypy\][^\[]*^strict = true", pyproject, re.M | re.S)
+        assert "mypy" in (ROOT / "scripts" / "test").read_text(encoding="utf-8")
+    if done("async-dependency"):
+        assert "asyncio_client" in package_text() or "AsyncClient" in package_text()
+
+
+def test_quality_scale_docs_rules() -> None:
+    """The docs-* rules claimed done have their README section."""
+    sections = {
+        "docs-installation-instructions": "Install",
+        "docs-configuration-parameters": "Configuration",
+        "docs-removal-instructions": "Removal",
+        "docs-data-update": "How data updates",
+        "docs-known-limitations": "Known limitations",
+        "docs-troubleshooting": "Troubleshooting",
+        "docs-supported-devices": "What the PBX must send",
+        "docs-supported-functions": "Entities",
+        "docs-examples": "Automations",
+    }
+    for rule, title in sections.items():
+        if done(rule):
+            assert readme_section(title).strip(), rule
+    if done("docs-actions"):
+        assert "switchvox.dial" in README
+    if done("docs-troubleshooting"):
+        assert "diagnostics" in readme_section("Troubleshooting").lower()
+        assert "diagnostics" in readme_section("Reporting a problem").lower()
+
+
+# --- Blueprints -----------------------------------------------------------------------------
+
+CALLER = "2125550142"
+
+
+@pytest.fixture
+async def missed_call_automation(
+    hass: HomeAssistant, tmp_path: Path, request: pytest.FixtureRequest
+) -> list[ServiceCall]:
+    """Set up an automation from the missed call blueprint; return the calls of its action."""
+    folder = tmp_path / "blueprints" / "automation" / "switchvox"
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "blueprints" / "automation" / "switchvox" / "missed_call.yaml", folder)
+    hass.config.config_dir = str(tmp_path)
+    calls: list[ServiceCall] = []
+
+    @callback
+    def record(call: ServiceCall) -> None:
+        """Remember a call of the blueprint's action."""
+        calls.append(call)
+
+    hass.services.async_register("test", "missed", record)
+    inputs: dict[str, Any] = {
+        "missed_actions": [
+            {"action": "test.missed", "data": {"caller": "{{ caller }}", "ext": "{{ extension }}"}}
+        ],
+        **getattr(request, "param", {}),
+    }
+    config = {
+        "automation": {"use_blueprint": {"path": "switchvox/missed_call.yaml", "input": inputs}}
+    }
+    assert await async_setup_component(hass, "automation", config)
+    await hass.async_block_till_done()
+    return calls
+
+
+def fire_missed(hass: HomeAssistant, caller_number: str | None, extension: str = "101") -> None:
+    """Fire the switchvox_event of a missed call on ``extension``."""
+    hass.bus.async_fire(
+        "switchvox_event",
+        {
+            "device_id": "device-" + extension,
+            "extension": extension,
+            "unique_id": "1795714342.21",
+            "status": "idle",
+            "previous_status": "ringing",
+            "call_event": "missed",
+            "caller_name": None,
+            "caller_number": caller_number,
+            "direction": "from_pbx",
+            "dial_data": None,
+        },
+    )
+
+
+def async_fire_time_changed(hass: HomeAssistant, when: datetime) -> None:
+    """Run the timers due by ``when`` with the harness's helper (the harness has no type hints)."""
+    common = importlib.import_module("pytest_homeassistant_custom_component.common")
+    common.async_fire_time_changed(hass, when)
+
+
+async def let_run(hass: HomeAssistant) -> None:
+    """Let the automation run up to its delay (async_block_till_done would wait it out)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def wait(hass: HomeAssistant, seconds: float) -> None:
+    """Let ``seconds`` pass for Home Assistant's timers."""
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
+    await hass.async_block_till_done()
+
+
+ANSWERED_ELSEWHERE = {
+    "answered_elsewhere_lines": ["sensor.extension_102_line", "sensor.extension_103_line"],
+    "answered_elsewhere_wait": 5,
+}
+
+
+async def test_missed_call_blueprint_runs_at_once_by_default(
+    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
+) -> None:
+    """Without "Answered elsewhere" lines the actions run at once, with the caller."""
+    hass.states.async_set("sensor.extension_102_line", "on_the_phone", {"caller_number": CALLER})
+    fire_missed(hass, CALLER)
+    await hass.async_block_till_done()
+    assert len(missed_call_automation) == 1
+    # Home Assistant renders templates into native types: the digits may come back as a number.
+    data = missed_call_automation[0].data
+    assert (str(data["caller"]), str(data["ext"])) == (CALLER, "101")
+
+
+@pytest.mark.parametrize("missed_call_automation", [ANSWERED_ELSEWHERE], indirect=True)
+async def test_missed_call_blueprint_skips_a_call_answered_elsewhere(
+    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
+) -> None:
+    """A listed line on the phone (or holding) with the same caller after the wait: skipped."""
+    fire_missed(hass, CALLER)
+    await let_run(hass)
+    # The colleague's answer arrives after the missed leg ended, within the wait.
+    hass.states.async_set("sensor.extension_103_line", "on_the_phone", {"caller_number": CALLER})
+    await wait(hass, 6)
+    assert missed_call_automation == []
+    hass.states.async_set("sensor.extension_103_line", "on_hold", {"caller_number": CALLER})
+    fire_missed(hass, CALLER)
+    await let_run(hass)
+    await wait(hass, 6)
+    assert missed_call_automation == []
+
+
+@pytest.mark.parametrize("missed_call_automation", [ANSWERED_ELSEWHERE], indirect=True)
+async def test_missed_call_blueprint_keeps_a_call_nobody_answered(
+    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
+) -> None:
+    """Another caller on a listed line, or a listed line idle: the actions run after the wait."""
+    hass.states.async_set("sensor.extension_102_line", "on_the_phone", {"caller_number": "555"})
+    hass.states.async_set("sensor.extension_103_line", "idle", {"caller_number": None})
+    fire_missed(hass, CALLER)
+    await let_run(hass)
+    assert missed_call_automation == []  # still waiting
+    await wait(hass, 6)
+    assert len(missed_call_automation) == 1
+
+
+@pytest.mark.parametrize("missed_call_automation", [ANSWERED_ELSEWHERE], indirect=True)
+async def test_missed_call_blueprint_never_skips_a_call_without_number(
+    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
+) -> None:
+    """A missed call without a caller number runs the actions at once: nothing to compare."""
+    hass.states.async_set("sensor.extension_102_line", "on_the_phone", {"caller_number": None})
+    fire_missed(hass, None)
+    await hass.async_block_till_done()
+    assert len(missed_call_automation) == 1
+    assert missed_call_automation[0].data["caller"] == "Unknown caller"
