@@ -122,13 +122,17 @@ class RawClient:
         """Disconnect and close the HTTP session."""
         if self.sio is not None:
             await self.sio.disconnect()
-        if self.session is not None:
-            await self.session.close()
         # engineio_v3 ends its background tasks only after they notice the disconnect
         for _ in range(50):
             if not self._lingering():
                 break
             await asyncio.sleep(0.02)
+        if self.session is not None:
+            await self.session.close()
+        # engineio_v3 opens a session of its own when a request finds ours closed: close it too.
+        own = getattr(getattr(self.sio, "eio", None), "http", None)
+        if isinstance(own, aiohttp.ClientSession) and own is not self.session:
+            await own.close()
 
     def _lingering(self) -> bool:
         """Return whether the client still has background tasks running."""
