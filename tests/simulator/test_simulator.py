@@ -14,7 +14,13 @@ import aiohttp
 import pytest
 import socketio_v4.exceptions
 
-from switchvox_simulator import Pbx, PbxError, SwitchvoxSimulator, UnknownChannelError
+from switchvox_simulator import (
+    Pbx,
+    PbxError,
+    SwitchvoxSimulator,
+    UnknownChannelError,
+    start_demo,
+)
 from switchvox_simulator.__main__ import build_parser, parse_extensions
 from switchvox_simulator.tls import client_context
 
@@ -668,7 +674,7 @@ async def test_demo_traffic(socket_enabled: None) -> None:
     async with SwitchvoxSimulator() as sim:
         for index, extension in enumerate(("101", "102", "103")):
             sim.add_account(extension, "demo", f"User {index}")
-        sim.start_demo(calls_per_minute=6000, max_concurrent=3, seed=1)
+        start_demo(sim, calls_per_minute=6000, max_concurrent=3, seed=1)
         await sim.wait_until(lambda: any(sim.channels(e) for e in ("101", "102", "103")))
         with pytest.raises(TimeoutError):
             await sim.wait_until(lambda: False, within=0.05)
