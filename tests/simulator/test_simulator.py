@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-import contextlib
+from collections.abc import Awaitable, Callable
 import re
 import ssl
 import time
@@ -24,7 +23,7 @@ from switchvox_simulator import (
 from switchvox_simulator.__main__ import build_parser, parse_extensions
 from switchvox_simulator.tls import client_context
 
-from .conftest import RawClient
+from .conftest import RawClient, loop_reports_ignored
 
 type MakeClient = Callable[..., Awaitable[RawClient]]
 
@@ -541,6 +540,13 @@ async def test_restart_same_port(socket_enabled: None) -> None:
         await sim.stop()
 
 
+def _rejected_certificate(context: dict[str, Any]) -> bool:
+    """Return whether a loop report is the server's view of a client refusing its certificate."""
+    return context.get("message") == "Error on transport creation for incoming connection" and (
+        isinstance(context.get("exception"), (ssl.SSLError, ConnectionResetError))
+    )
+
+
 async def test_tls(socket_enabled: None) -> None:
     """TLS mode serves a self-signed cert for 127.0.0.1 that clients can trust explicitly."""
     async with SwitchvoxSimulator(tls=True) as sim:
@@ -554,47 +560,13 @@ async def test_tls(socket_enabled: None) -> None:
         try:
             await trusted.connect()
             assert (await trusted.login())["result"] is True
-            async with _tolerate_rejected_certificates():
+            async with loop_reports_ignored(_rejected_certificate, expect=True):
                 with pytest.raises(socketio_v4.exceptions.ConnectionError):
                     await untrusted.connect()
         finally:
             await trusted.close()
             await untrusted.close()
     assert not cert_path.exists()
-
-
-@contextlib.asynccontextmanager
-async def _tolerate_rejected_certificates() -> AsyncIterator[None]:
-    """Swallow the loop's report of a client refusing the server's certificate, nothing else.
-
-    In debug mode (the test harness's) asyncio reports every failed server-side TLS handshake to
-    the loop's exception handler, which the harness turns into a test error. The report comes
-    after the client has given up, so leaving waits (briefly) for it.
-    """
-    loop = asyncio.get_running_loop()
-    previous = loop.get_exception_handler()
-    seen = asyncio.Event()
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if context.get("message") == "Error on transport creation for incoming connection" and (
-            isinstance(exc, (ssl.SSLError, ConnectionResetError))
-        ):
-            seen.set()
-            return
-        if previous is None:
-            loop.default_exception_handler(context)
-        else:
-            previous(loop, context)
-
-    loop.set_exception_handler(handler)
-    try:
-        yield
-        if loop.get_debug():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(seen.wait(), 2)
-    finally:
-        loop.set_exception_handler(previous)
 
 
 # -- HTTP control surface ---------------------------------------------------------------------
