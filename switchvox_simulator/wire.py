@@ -16,9 +16,9 @@ import socketio_v4
 SOCKETIO_PATH: Final = "rtapi/socket.io"
 
 # socket.io/Engine.IO log every packet (passwords included) at INFO: keep them at WARNING.
-_SIO_LOGGER = logging.getLogger("switchvox_simulator.server.socketio")
+_SIO_LOGGER = logging.getLogger(f"{__name__}.socketio")
 _SIO_LOGGER.setLevel(logging.WARNING)
-_EIO_LOGGER = logging.getLogger("switchvox_simulator.server.engineio")
+_EIO_LOGGER = logging.getLogger(f"{__name__}.engineio")
 _EIO_LOGGER.setLevel(logging.WARNING)
 
 _FROZEN_POLL_INTERVAL: Final = 0.05
