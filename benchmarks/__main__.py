@@ -87,7 +87,7 @@ class WorkerError(RuntimeError):
 async def run_worker(scenario: str, opts: Options) -> dict[str, Any]:
     """Run one scenario in a fresh worker against a fresh simulator; return its result."""
     watched = extensions(opts["extensions"])
-    sim = SwitchvoxSimulator("127.0.0.1", 0, control=False)
+    sim = SwitchvoxSimulator("127.0.0.1", 0)
     add_accounts(sim, watched, PASSWORD)
     await sim.start()
     generators: dict[int, LoadGenerator] = {}

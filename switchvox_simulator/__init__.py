@@ -1,6 +1,9 @@
 """Switchvox PBX simulator: the Realtime API over socket.io 1.x, call flows, fault injection."""
 
+from .app import build_simulator, start_demo
+from .calls import CallFlows
 from .demo import DemoTraffic
+from .faults import HANDSHAKE_FAULTS, Faults, HandshakeFault
 from .pbx import (
     TOPIC_LINE,
     Account,
@@ -12,19 +15,20 @@ from .pbx import (
     UnknownChannelError,
     format_timestamp,
 )
-from .server import (
+from .rpc import (
     ALREADY_AUTHENTICATED,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     NOT_AUTHENTICATED,
     NOT_AUTHORIZED,
-    SOCKETIO_PATH,
-    SwitchvoxSimulator,
 )
+from .server import SwitchvoxSimulator
+from .wire import SOCKETIO_PATH
 
 __all__ = [
     "ALREADY_AUTHENTICATED",
+    "HANDSHAKE_FAULTS",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
@@ -33,13 +37,18 @@ __all__ = [
     "SOCKETIO_PATH",
     "TOPIC_LINE",
     "Account",
+    "CallFlows",
     "Channel",
     "DemoTraffic",
+    "Faults",
+    "HandshakeFault",
     "Notification",
     "Pbx",
     "PbxError",
     "SwitchvoxSimulator",
     "UnknownAccountError",
     "UnknownChannelError",
+    "build_simulator",
     "format_timestamp",
+    "start_demo",
 ]

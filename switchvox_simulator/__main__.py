@@ -10,9 +10,10 @@ from pathlib import Path
 import signal
 import sys
 
+from .app import build_simulator, start_demo
 from .demo import staff_name
 from .pbx import TIMESTAMP_FORMATS
-from .server import SOCKETIO_PATH, SwitchvoxSimulator
+from .wire import SOCKETIO_PATH
 
 _LOGGER = logging.getLogger("switchvox_simulator")
 
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def run(args: argparse.Namespace) -> None:
     """Run the simulator until SIGINT/SIGTERM."""
-    sim = SwitchvoxSimulator(
+    sim = build_simulator(
         args.host,
         args.port,
         tls=args.tls,
@@ -104,7 +105,8 @@ async def run(args: argparse.Namespace) -> None:
     await sim.start()
     try:
         if args.demo:
-            sim.start_demo(
+            start_demo(
+                sim,
                 args.extensions,
                 calls_per_minute=args.demo_rate,
                 max_concurrent=args.demo_concurrent,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from .faults import HANDSHAKE_FAULTS, HandshakeFault
 from .pbx import PbxError, UnknownAccountError, UnknownChannelError
-
-if TYPE_CHECKING:
-    from .server import SwitchvoxSimulator
+from .server import SwitchvoxSimulator
 
 type Body = dict[str, Any]
 type Action = Callable[[SwitchvoxSimulator, Body], Awaitable[Any]]
@@ -139,6 +138,19 @@ async def _accepting(sim: SwitchvoxSimulator, body: Body) -> Any:
     return {"ok": True}
 
 
+async def _handshake(sim: SwitchvoxSimulator, body: Body) -> Any:
+    """Break new connections' handshakes (fault "none" restores them)."""
+    fault = body.get("fault")
+    if fault not in HANDSHAKE_FAULTS:
+        raise BadRequestError(f"'fault' must be one of {', '.join(HANDSHAKE_FAULTS)}")
+    times = body.get("times")
+    if times is not None:
+        times = _int(body, "times")
+    handshake_fault: HandshakeFault = fault
+    sim.set_handshake_fault(handshake_fault, times)
+    return {"ok": True}
+
+
 async def _delay(sim: SwitchvoxSimulator, body: Body) -> Any:
     """Delay responses to a method."""
     seconds = body.get("seconds")
@@ -201,6 +213,7 @@ ACTIONS: dict[str, Action] = {
     "can_dial": _can_dial,
     "responding": _responding,
     "accepting": _accepting,
+    "handshake": _handshake,
     "delay": _delay,
     "ignore": _ignore,
     "error": _error,
@@ -210,8 +223,8 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def add_control_routes(app: web.Application, sim: SwitchvoxSimulator) -> None:
-    """Register GET /control/state and POST /control/<action> on ``app``."""
+def control_routes(sim: SwitchvoxSimulator) -> list[web.RouteDef]:
+    """Return the routes GET /control/state and POST /control/<action> driving ``sim``."""
 
     async def state(request: web.Request) -> web.Response:
         """Return the simulator's state."""
@@ -242,5 +255,4 @@ def add_control_routes(app: web.Application, sim: SwitchvoxSimulator) -> None:
             return web.json_response({"error": str(err)}, status=409)
         return web.json_response(result)
 
-    app.router.add_get("/control/state", state)
-    app.router.add_post("/control/{action}", post)
+    return [web.get("/control/state", state), web.post("/control/{action}", post)]

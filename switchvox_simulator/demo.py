@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Self
 
+from .calls import CallFlows
 from .pbx import PbxError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
-
-    from .server import SwitchvoxSimulator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,23 +60,28 @@ def fake_number(rng: random.Random) -> str:
 
 
 class DemoTraffic:
-    """Generate random incoming, internal and outgoing calls on a running simulator."""
+    """Generate random incoming, internal and outgoing calls through a simulator's call flows."""
 
     def __init__(
         self,
-        sim: SwitchvoxSimulator,
+        calls: CallFlows,
         extensions: Sequence[str],
         *,
         calls_per_minute: float = 6.0,
         max_concurrent: int = 4,
         seed: int | None = None,
     ) -> None:
-        self._sim = sim
+        self._calls = calls
         self._extensions = list(extensions)
         self._rate = max(calls_per_minute, 0.01)
         self._max_concurrent = max_concurrent
         self._rng = random.Random(seed)
         self._active = 0
+
+    def start(self) -> Self:
+        """Run the traffic as a task of the simulator (cancelled when it stops)."""
+        self._calls.spawn(self.run(), "switchvox-sim-demo")
+        return self
 
     async def run(self) -> None:
         """Start calls forever at the configured average rate (cancel to stop)."""
@@ -93,7 +97,7 @@ class DemoTraffic:
             else:
                 flow = self._outgoing
             self._active += 1
-            self._sim.spawn(self._guard(flow), name="switchvox-sim-demo-call")
+            self._calls.spawn(self._guard(flow), "switchvox-sim-demo-call")
 
     async def _guard(self, flow: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run one call flow, counting it as active; a channel ended elsewhere is fine."""
@@ -111,44 +115,44 @@ class DemoTraffic:
         """Talk for a while, maybe with a hold in the middle, then hang up."""
         await self._pause(3, 25)
         if self._rng.random() < 0.25:
-            await self._sim.hold(unique_id)
+            await self._calls.hold(unique_id)
             _LOGGER.info("demo: call on hold [%s]", unique_id)
             await self._pause(3, 12)
-            await self._sim.resume(unique_id)
+            await self._calls.resume(unique_id)
             await self._pause(2, 20)
-        await self._sim.hang_up(unique_id)
+        await self._calls.hang_up(unique_id)
         _LOGGER.info("demo: hung up [%s]", unique_id)
 
     async def _incoming(self) -> None:
         """Ring an extension from outside; answer it or let it be missed."""
         extension = self._rng.choice(self._extensions)
         name, number = self._rng.choice(CALLER_NAMES), fake_number(self._rng)
-        unique_id = await self._sim.ring(extension, caller_name=name, caller_number=number)
+        unique_id = await self._calls.ring(extension, caller_name=name, caller_number=number)
         _LOGGER.info("demo: %s (%s) rings %s [%s]", name or "?", number, extension, unique_id)
         await self._pause(2, 12)
         if self._rng.random() < 0.3:
             _LOGGER.info("demo: %s missed the call [%s]", extension, unique_id)
-            await self._sim.hang_up(unique_id)
+            await self._calls.hang_up(unique_id)
             return
-        await self._sim.answer(unique_id)
+        await self._calls.answer(unique_id)
         await self._talk(unique_id)
 
     async def _internal(self) -> None:
         """Call one extension from another."""
         caller, callee = self._rng.sample(self._extensions, 2)
-        a_uid, b_uid = await self._sim.call(caller, callee)
+        a_uid, b_uid = await self._calls.call(caller, callee)
         _LOGGER.info("demo: %s calls %s [%s, %s]", caller, callee, a_uid, b_uid)
         await self._pause(2, 8)
         if b_uid is None or self._rng.random() < 0.2:
-            await self._sim.hang_up(a_uid)
+            await self._calls.hang_up(a_uid)
             return
-        await self._sim.answer(b_uid)
+        await self._calls.answer(b_uid)
         await self._talk(self._rng.choice((a_uid, b_uid)))
 
     async def _outgoing(self) -> None:
         """Call an outside number from an extension; it answers by itself."""
         extension, number = self._rng.choice(self._extensions), fake_number(self._rng)
-        a_uid, _ = await self._sim.call(extension, number)
+        a_uid, _ = await self._calls.call(extension, number)
         _LOGGER.info("demo: %s calls out to %s [%s]", extension, number, a_uid)
-        await asyncio.sleep(self._sim.outside_answer_delay + 0.1)
+        await asyncio.sleep(self._calls.outside_answer_delay + 0.1)
         await self._talk(a_uid)

@@ -1,106 +1,82 @@
-"""Faults the simulator does not offer by itself: a black-holing TCP link and odd login answers.
-
-* :class:`BlackholeProxy` sits between a client and the simulator and can silently swallow
-  every byte in both directions while keeping both TCP connections open: a true half-open
-  link (a pulled cable, a stateful firewall forgetting the flow). Unlike
-  ``SwitchvoxSimulator.set_responding(False)``, not even a WebSocket close frame is answered.
-* :func:`answer_login_already_authenticated` makes the PBX log a session in but answer the
-  login with -32002 (already authenticated).
-"""
+"""The simulator's fault switches in one place, and helpers that flip them for tests."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-import contextlib
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from .server import ALREADY_AUTHENTICATED, SwitchvoxSimulator, _error, _Outcome, _Session
+from .handshake import HANDSHAKE_FAULTS, HandshakeFault
+from .proxy import BlackholeProxy
+from .rpc import ALREADY_AUTHENTICATED, RpcFaults, error_object
 
-_CHUNK = 65536
-
-
-class BlackholeProxy:
-    """A TCP proxy from 127.0.0.1:<port> to a target that can black-hole its traffic."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target_host = target_host
-        self.target_port = target_port
-        self.port = 0
-        self.blackhole = False
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        """Close the listener and every proxied connection, and end their tasks."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        self.drop()
-        while self._tasks:
-            tasks = list(self._tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._tasks.difference_update(tasks)
-
-    def drop(self) -> None:
-        """Abort every proxied connection (both sides)."""
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Connect to the target and pump bytes both ways."""
-        try:
-            target_reader, target_writer = await asyncio.open_connection(
-                self.target_host, self.target_port
-            )
-        except OSError:
-            writer.transport.abort()
-            return
-        self._writers.update((writer, target_writer))
-        for source, sink in ((reader, target_writer), (target_reader, writer)):
-            task = asyncio.get_running_loop().create_task(self._pump(source, sink))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-        """Copy bytes from ``source`` to ``sink``, dropping them while black-holing."""
-        try:
-            while data := await source.read(_CHUNK):
-                if self.blackhole:
-                    continue
-                sink.write(data)
-                await sink.drain()
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            if not self.blackhole:
-                with contextlib.suppress(OSError, RuntimeError):
-                    sink.close()
-            self._writers.discard(sink)
+__all__ = [
+    "HANDSHAKE_FAULTS",
+    "BlackholeProxy",
+    "ConnectionFaults",
+    "Faults",
+    "HandshakeFault",
+    "RpcFaults",
+    "answer_login_already_authenticated",
+]
 
 
-def answer_login_already_authenticated(simulator: SwitchvoxSimulator) -> Callable[[], None]:
+@dataclass
+class ConnectionFaults:
+    """Switches on the connection level: frozen sockets, refused or broken handshakes."""
+
+    responding: bool = True
+    accepting: bool = True
+    handshake: HandshakeFault = "none"
+    handshake_times: int | None = None
+    """How many more handshake attempts get ``handshake`` (None: every one until cleared)."""
+    handshake_attempts: int = 0
+    """New Engine.IO connections attempted (requests without ``sid``), faulted or not."""
+
+    def set_handshake(self, fault: HandshakeFault, times: int | None = None) -> None:
+        """Break the next ``times`` handshakes (None: all) with ``fault``; "none" clears."""
+        if fault not in HANDSHAKE_FAULTS:
+            raise ValueError(f"Unknown handshake fault {fault!r}: one of {HANDSHAKE_FAULTS}")
+        if times is not None and times < 0:
+            raise ValueError("times must be None or >= 0")
+        self.handshake = "none" if times == 0 else fault
+        self.handshake_times = None if fault == "none" else times
+
+    def next_handshake(self) -> HandshakeFault:
+        """Count a handshake attempt; return the fault it gets (and use up one of ``times``)."""
+        self.handshake_attempts += 1
+        fault = self.handshake
+        if fault != "none" and self.handshake_times is not None:
+            self.handshake_times -= 1
+            if self.handshake_times <= 0:
+                self.handshake, self.handshake_times = "none", None
+        return fault
+
+
+@dataclass
+class Faults:
+    """Every fault switch of one simulator."""
+
+    connection: ConnectionFaults = field(default_factory=ConnectionFaults)
+    rpc: RpcFaults = field(default_factory=RpcFaults)
+
+
+class HasFaults(Protocol):
+    """Anything carrying fault switches (a :class:`SwitchvoxSimulator`)."""
+
+    @property
+    def faults(self) -> Faults:
+        """Return the fault switches."""
+        ...
+
+
+def answer_login_already_authenticated(simulator: HasFaults) -> Callable[[], None]:
     """Log sessions in but answer each successful login with -32002; return an undo function."""
-    original = simulator._login  # noqa: SLF001
-
-    def login(session: _Session, params: Any) -> _Outcome:
-        outcome = original(session, params)
-        if outcome.error is None:
-            return _error(ALREADY_AUTHENTICATED, "Session already authenticated")
-        return outcome
-
-    simulator._login = login  # type: ignore[method-assign]  # noqa: SLF001
+    rpc = simulator.faults.rpc
+    previous = rpc.login_error
+    rpc.login_error = error_object(ALREADY_AUTHENTICATED, "Session already authenticated")
 
     def undo() -> None:
-        simulator._login = original  # type: ignore[method-assign]  # noqa: SLF001
+        rpc.login_error = previous
 
     return undo

@@ -3,7 +3,8 @@
 The ordinary simulator paths (``notify``, ``flood``) build every payload through the call-flow
 model and the socket.io packet encoder. A benchmark needs the simulator to be much faster than
 the client it measures, so :class:`LoadGenerator` pre-builds each extension's payload, encodes
-the socket.io packet itself and hands it straight to the Engine.IO server.
+the socket.io packet itself and hands it straight to the Engine.IO server
+(``SwitchvoxSimulator.send_packet``).
 
 Every notification carries ``dialData = {"t": <time.monotonic_ns() at emission>, "n": <seq>}``:
 CLOCK_MONOTONIC is shared by every process of the machine, so a receiver in another process
@@ -124,23 +125,15 @@ class LoadGenerator:
             f'"dialData":{{"t":{stamp},"n":{self._seq}}}}}}}]'
         )
 
-    def _sids(self, extension: str) -> list[str]:
-        """Return the connections subscribed to ``extension``."""
-        sessions = self.sim._sessions  # noqa: SLF001 - the benchmark's fast path
-        return [s.sid for s in sessions.values() if extension in s.watched]
-
     async def stream(self, rate: float, seconds: float, *, batch_max: int = 2000) -> StreamResult:
         """Send ``rate`` notifications per second for ``seconds``, round robin over extensions.
 
         Pacing is by schedule: at every wake-up the generator sends what is due, so a slow
         wake-up is caught up at once (``lag_max`` says by how much it fell behind).
         """
-        sio: Any = self.sim._sio  # noqa: SLF001 - the benchmark's fast path
-        if sio is None:
-            raise RuntimeError("Simulator not started")
-        eio = sio.eio
+        send = self.sim.send_packet
         extensions = list(self.extensions)
-        targets = {extension: self._sids(extension) for extension in extensions}
+        targets = {extension: self.sim.subscribers(extension) for extension in extensions}
         total = max(1, round(rate * seconds))
         sent = 0
         dropped = 0
@@ -168,7 +161,7 @@ class LoadGenerator:
                     if not sids:
                         dropped += 1
                     for sid in sids:
-                        await eio.send(sid, packet, binary=False)
+                        await send(sid, packet)
                     sent += 1
             await asyncio.sleep(_TICK if sent < total else 0)
         last_ns = time.monotonic_ns()

@@ -17,7 +17,7 @@ KEY_FILE = "key.pem"
 
 
 def generate_self_signed(directory: Path, *, days: int = 365) -> tuple[Path, Path]:
-    """Write a self-signed cert for 127.0.0.1/localhost into ``directory``; return (cert, key)."""
+    """Write a self-signed cert for localhost, 127.0.0.1 and ::1 into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
@@ -41,6 +41,7 @@ def generate_self_signed(directory: Path, *, days: int = 365) -> tuple[Path, Pat
                 [
                     x509.DNSName("localhost"),
                     x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("::1")),
                 ]
             ),
             critical=False,
