@@ -99,30 +99,32 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         return self.session.lines
 
     async def async_start(self) -> None:
-        """Open the first session, then keep it open in the background."""
+        """Open the first session, then keep it open in the background.
+
+        A refused login asks for the new password; a failure only the user can fix (the
+        certificate, the API permission) says what to change; anything else is retried.
+        """
         try:
             await self.session.start()
         except SwitchvoxError as err:
-            raise self._setup_error(err) from err
+            placeholders = {"host": self.host, "extension": self.session.extension}
+            if is_refused_login(err):
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="invalid_auth"
+                ) from err
+            if needs_user_action(err):
+                raise ConfigEntryError(
+                    translation_domain=DOMAIN,
+                    translation_key=user_action_key(err),
+                    translation_placeholders=placeholders,
+                ) from err
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders=placeholders,
+            ) from err
         self.config_entry.async_create_background_task(
             self.hass, self.session.run(), f"{DOMAIN} session {self.config_entry.title}"
-        )
-
-    def _setup_error(self, err: SwitchvoxError) -> HomeAssistantError:
-        """Return how setup fails: reauth, a permanent error naming the fix, or a retry."""
-        if is_refused_login(err):
-            return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
-        placeholders = {"host": self.host, "extension": self.session.extension}
-        if needs_user_action(err):
-            return ConfigEntryError(
-                translation_domain=DOMAIN,
-                translation_key=user_action_key(err),
-                translation_placeholders=placeholders,
-            )
-        return ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders=placeholders,
         )
 
     async def async_shutdown(self) -> None:

@@ -89,7 +89,7 @@ async def async_get_config_entry_diagnostics(
             }
             for extension, line in coordinator.data.items()
         },
-        "received": [
+        "recent_messages": [
             message
             for item in client.received
             if (message := recorded_message(item, password)) is not None

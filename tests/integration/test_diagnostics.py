@@ -47,11 +47,11 @@ async def test_diagnostics(
     assert result["entry"]["data"]["password"] == "**REDACTED**"
     assert result["session"]["connected"] is True
     assert result["session"]["transport"] == "websocket"
-    notification = next(m for m in result["received"] if m["event"] == "notification")
+    notification = next(m for m in result["recent_messages"] if m["event"] == "notification")
     remote = notification["payload"]["params"]["remotes"][0]
     assert remote["callerIdNumber"] == "*****23"
     assert remote["callerIdName"] == "*********ic"
-    error = next(m for m in result["received"] if m["event"] == "response")
+    error = next(m for m in result["recent_messages"] if m["event"] == "response")
     assert error["payload"]["error"]["message"] == "cannot dial with **REDACTED**"
     assert [item["event"] for item in result["session"]["history"]] == ["connected"]
     assert result == snapshot(exclude=VOLATILE)
