@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Generator
 import os
 import ssl
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
@@ -64,6 +65,13 @@ def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[N
         and any(marker in record.getMessage() for marker in DEPRECATION_MARKERS)
     ]
     assert not reports, f"Home Assistant reported deprecated API use: {reports}"
+
+
+@pytest.fixture
+def fast_reconnect() -> Generator[None]:
+    """Make the session retry almost at once (no backoff), to run many faults quickly."""
+    with patch("custom_components.switchvox.rtapi.session.reconnect_delay", return_value=0.01):
+        yield
 
 
 @pytest.fixture

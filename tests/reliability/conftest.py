@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 import time
-from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
-import pytest
 
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from switchvox_simulator import SwitchvoxSimulator
 
-FAST_RECONNECT_DELAY = 0.01
 WATCHED = ("101", "102")
-
-
-@pytest.fixture
-def fast_reconnect() -> Generator[None]:
-    """Make the coordinator retry almost at once (no backoff), to run many faults quickly."""
-    with patch(
-        "custom_components.switchvox.rtapi.session.reconnect_delay",
-        return_value=FAST_RECONNECT_DELAY,
-    ):
-        yield
 
 
 async def wait_for(

@@ -198,6 +198,7 @@ class SocketIOTransport:
         self._dropped = False
         self._last_received = 0.0
         self._watchdog: asyncio.Task[None] | None = None
+        self._websockets: list[aiohttp.ClientWebSocketResponse] = []
 
     @property
     def connected(self) -> bool:
@@ -211,6 +212,7 @@ class SocketIOTransport:
         # a new SSL context per connect, which loads the CA store (blocking I/O) in the loop.
         # aiohttp's connector uses contexts it built once, at import.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self._verify_ssl))
+        self._track_websockets(self._session)
         quiet = _QuietLogger()
         sio = socketio_v4.AsyncClient(
             reconnection=False,
@@ -324,11 +326,29 @@ class SocketIOTransport:
                     task.cancel()
                 if pending:
                     await asyncio.wait(pending)
+            for ws in self._websockets:
+                if not ws.closed:
+                    # engineio gives up on a bad open packet without closing its WebSocket.
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(CLOSE_GRACE):
+                            await ws.close()
+            self._websockets.clear()
             http = getattr(eio, "http", None)
             if http is not None and http is not self._session and not http.closed:
                 await http.close()
         finally:
             await self._close_session()
+
+    def _track_websockets(self, session: aiohttp.ClientSession) -> None:
+        """Remember every WebSocket engineio opens on ``session``, to close them all on release."""
+        ws_connect = session.ws_connect
+
+        async def tracked(*args: Any, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
+            ws: aiohttp.ClientWebSocketResponse = await ws_connect(*args, **kwargs)
+            self._websockets.append(ws)
+            return ws
+
+        session.ws_connect = tracked  # type: ignore[method-assign,assignment]
 
     async def _close_session(self) -> None:
         """Close this connection's own aiohttp session."""
