@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+import json
 import os
 from pathlib import Path
 import signal
@@ -43,9 +45,7 @@ homeassistant:
   longitude: -74.006
   elevation: 10
 
-http:
-  server_host: 127.0.0.1
-  server_port: {ha_port}
+# http: lives in .storage/http (Home Assistant 2026.10 moved it out of YAML).
 
 logger:
   default: warning
@@ -155,8 +155,8 @@ def prepare_config(config_dir: Path, ha_port: int) -> bool:
     config_dir.mkdir(parents=True, exist_ok=True)
     new = not (config_dir / "configuration.yaml").exists()
     if new:
-        text = CONFIGURATION_YAML.replace("{ha_port}", str(ha_port))
-        (config_dir / "configuration.yaml").write_text(text, encoding="utf-8")
+        (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML, encoding="utf-8")
+        set_port(config_dir, ha_port)
         (config_dir / "scripts.yaml").write_text(SCRIPTS_YAML, encoding="utf-8")
         (config_dir / "automations.yaml").write_text(AUTOMATIONS_YAML, encoding="utf-8")
         storage = config_dir / ".storage"
@@ -178,25 +178,38 @@ def prepare_config(config_dir: Path, ha_port: int) -> bool:
 
 
 def configured_port(config_dir: Path, default: int) -> int:
-    """Return the HTTP port written in an existing configuration.yaml."""
-    path = config_dir / "configuration.yaml"
+    """Return the HTTP port stored in an existing instance's HTTP settings."""
+    path = config_dir / ".storage" / "http"
     if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            key, _, value = line.strip().partition(":")
-            if key == "server_port" and value.strip().isdigit():
-                return int(value.strip())
+        port = json.loads(path.read_text(encoding="utf-8"))["data"]["stable"].get("server_port")
+        if isinstance(port, int):
+            return port
     return default
 
 
 def set_port(config_dir: Path, port: int) -> None:
-    """Change the HTTP port of an existing configuration.yaml."""
-    path = config_dir / "configuration.yaml"
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    for index, line in enumerate(lines):
-        if line.strip().startswith("server_port:"):
-            indent = line[: len(line) - len(line.lstrip())]
-            lines[index] = f"{indent}server_port: {port}\n"
-    path.write_text("".join(lines), encoding="utf-8")
+    """Store the HTTP settings (127.0.0.1 and ``port``) as Home Assistant keeps them.
+
+    Since 2026.10 the ``http:`` YAML is migrated once into a "pending" trial that the frontend
+    asks to confirm (a dialog over every page): the store is written directly instead.
+    """
+    from homeassistant.components.http.config import (  # noqa: PLC0415 (HA is heavy)
+        HTTP_STORAGE_SCHEMA,
+        STORAGE_MINOR_VERSION,
+        STORAGE_VERSION,
+    )
+
+    stable = dict(HTTP_STORAGE_SCHEMA({"server_host": ["127.0.0.1"], "server_port": port}))
+    stable.update(created_at=datetime.now(UTC).isoformat(), error=None, error_message=None)
+    store = {
+        "version": STORAGE_VERSION,
+        "minor_version": STORAGE_MINOR_VERSION,
+        "key": "http",
+        "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
+    }
+    path = config_dir / ".storage" / "http"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(store, indent=2), encoding="utf-8")
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:

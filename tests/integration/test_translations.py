@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 
 import pytest
 
+from custom_components.switchvox.const import DIRECTION_OPTIONS
 from custom_components.switchvox.rtapi.lines import CallEvent
 from custom_components.switchvox.sensor import LINE_STATUS_DESCRIPTION
 
@@ -33,3 +35,44 @@ def test_every_state_is_named(name: str) -> None:
     assert set(line) == set(LINE_STATUS_DESCRIPTION.options or [])
     call = entity["event"]["call"]["state_attributes"]["event_type"]["state"]
     assert set(call) == {event.value for event in CallEvent}
+
+
+def _keys(node: object, path: str = "") -> list[tuple[str, str]]:
+    """Return every (path, key) below ``node`` whose key hassfest requires in snake_case."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.append((path, key))
+            found.extend(_keys(value, f"{path}.{key}"))
+    return found
+
+
+@pytest.mark.parametrize("name", ["strings.json", "icons.json"])
+def test_translation_keys_are_snake_case(name: str) -> None:
+    """Hassfest's rule: entity, state and attribute value keys match [a-z0-9_-] (so 'to_pbx')."""
+    entity = _load(name)["entity"]
+    bad = [f"{path}.{key}" for path, key in _keys(entity) if not re.fullmatch(r"[a-z0-9_-]+", key)]
+    assert not bad
+
+
+def test_direction_values_are_translated() -> None:
+    """Every direction the attribute can take has a translated state."""
+    entity = _load("strings.json")["entity"]
+    assert isinstance(entity, dict)
+    states = entity["sensor"]["line_status"]["state_attributes"]["direction"]["state"]
+    assert set(states) == set(DIRECTION_OPTIONS.values())
+
+
+def test_assist_and_setup_messages_exist() -> None:
+    """The messages Assist speaks and permanent setup errors show are translated."""
+    exceptions = _load("strings.json")["exceptions"]
+    assert isinstance(exceptions, dict)
+    for key in (
+        "assist_calling",
+        "assist_number_ambiguous",
+        "assist_number_not_allowed",
+        "assist_unknown_name",
+        "certificate_verify_failed",
+        "api_not_allowed",
+    ):
+        assert "message" in exceptions[key]
