@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 import os
+import socket
 import ssl
 from typing import Any
 from unittest.mock import patch
@@ -15,6 +16,7 @@ from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+import pytest_socket
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
@@ -65,6 +67,24 @@ def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[N
         and any(marker in record.getMessage() for marker in DEPRECATION_MARKERS)
     ]
     assert not reports, f"Home Assistant reported deprecated API use: {reports}"
+
+
+def ipv6_loopback() -> bool:
+    """Return whether this machine can listen on ::1."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture
+def ipv6_allowed(socket_enabled: None) -> Generator[None]:
+    """Let the test connect to ::1 too (the harness allows 127.0.0.1 only)."""
+    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
+    yield
+    pytest_socket.socket_allow_hosts(["127.0.0.1"])
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-import socket
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -14,13 +12,12 @@ from homeassistant.helpers import device_registry as dr, intent, issue_registry 
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import pytest_socket
 
 from custom_components.switchvox import async_remove_config_entry_device
 from custom_components.switchvox.const import CONF_ASSIST_ANY_NUMBER, CONF_EXTENSIONS, DOMAIN
 from custom_components.switchvox.intent import INTENT_DIAL
 from switchvox_simulator import SwitchvoxSimulator
-from tests.conftest import ACCOUNTS, PASSWORD, simulator_config
+from tests.conftest import ACCOUNTS, PASSWORD, ipv6_loopback, simulator_config
 
 from .helpers import state_of, wait_for
 
@@ -93,25 +90,7 @@ async def test_polling_only_pbx(
     simulator.set_handshake_fault("none")
 
 
-def _ipv6_loopback() -> bool:
-    """Return whether this machine can listen on ::1."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture
-def ipv6_allowed(socket_enabled: None) -> Iterator[None]:
-    """Let the test connect to ::1 too (the harness allows 127.0.0.1 only)."""
-    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
-    yield
-    pytest_socket.socket_allow_hosts(["127.0.0.1"])
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
 async def test_ipv6_pbx(
     hass: HomeAssistant, ipv6_allowed: None, device_registry: dr.DeviceRegistry
 ) -> None:

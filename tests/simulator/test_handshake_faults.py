@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 import json
-import socket
 from typing import Any
 
 import aiohttp
 import engineio_v3.packet
 import engineio_v3.payload
 import pytest
-import pytest_socket
 import socketio_v4.exceptions
 
 from switchvox_simulator import HANDSHAKE_FAULTS, SOCKETIO_PATH, HandshakeFault, SwitchvoxSimulator
 from switchvox_simulator.tls import client_context
+from tests.conftest import ipv6_loopback
 
 from .conftest import PASSWORD, RawClient, loop_reports_ignored
 
@@ -46,16 +45,6 @@ def _open_data(body: bytes) -> dict[str, Any]:
     assert packets[0].packet_type == engineio_v3.packet.OPEN
     data: dict[str, Any] = packets[0].data
     return data
-
-
-def _ipv6_loopback() -> bool:
-    """Return whether this machine can listen on ::1."""
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 async def test_normal_handshake_counted(
@@ -237,15 +226,7 @@ async def test_handshake_fault_over_http_control(
     assert sim.handshake_attempts == 2
 
 
-@pytest.fixture
-def ipv6_allowed(socket_enabled: None) -> Iterator[None]:
-    """Let the test connect to ::1 too (the harness allows 127.0.0.1 only)."""
-    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
-    yield
-    pytest_socket.socket_allow_hosts(["127.0.0.1"])
-
-
-@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
 @pytest.mark.parametrize("tls", [False, True])
 async def test_ipv6_loopback(ipv6_allowed: None, tls: bool) -> None:
     """The simulator listens on ::1: bracketed URL, discoverable port, both transports."""
