@@ -1,6 +1,6 @@
 """Switchvox PBX simulator: the Realtime API over socket.io 1.x, call flows, fault injection."""
 
-from .app import build_simulator, start_demo
+from .app import start_demo, with_control_api
 from .calls import CallFlows
 from .demo import DemoTraffic
 from .faults import HANDSHAKE_FAULTS, Faults, HandshakeFault
@@ -48,7 +48,7 @@ __all__ = [
     "SwitchvoxSimulator",
     "UnknownAccountError",
     "UnknownChannelError",
-    "build_simulator",
     "format_timestamp",
     "start_demo",
+    "with_control_api",
 ]

@@ -10,9 +10,10 @@ from pathlib import Path
 import signal
 import sys
 
-from .app import build_simulator, start_demo
+from .app import start_demo, with_control_api
 from .demo import staff_name
 from .pbx import TIMESTAMP_FORMATS
+from .server import SwitchvoxSimulator
 from .wire import SOCKETIO_PATH
 
 _LOGGER = logging.getLogger("switchvox_simulator")
@@ -85,15 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def run(args: argparse.Namespace) -> None:
     """Run the simulator until SIGINT/SIGTERM."""
-    sim = build_simulator(
-        args.host,
-        args.port,
-        tls=args.tls,
-        ping_interval=args.ping_interval,
-        ping_timeout=args.ping_timeout,
-        timestamp_format=args.timestamp_format,
-        outside_answer_delay=args.outside_answer_delay,
-        cert_dir=args.cert_dir,
+    sim = with_control_api(
+        SwitchvoxSimulator(
+            args.host,
+            args.port,
+            tls=args.tls,
+            ping_interval=args.ping_interval,
+            ping_timeout=args.ping_timeout,
+            timestamp_format=args.timestamp_format,
+            outside_answer_delay=args.outside_answer_delay,
+            cert_dir=args.cert_dir,
+        )
     )
     for index, extension in enumerate(args.extensions):
         sim.add_account(extension, args.password, staff_name(index))

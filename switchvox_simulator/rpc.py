@@ -311,22 +311,26 @@ class JsonRpc:
 
     def subscribe(self, session: Session, params: JsonDict) -> Outcome:
         """Subscribe to line state of the target extensions (all or nothing)."""
-        extensions = target_extensions(params)
-        if isinstance(extensions, Outcome):
-            return extensions
-        outcome = self._check_watch(session, "subscribe", extensions)
-        if outcome.error is None:
-            session.watched.update(extensions)
-        return outcome
+        return self._change_watch(session, "subscribe", params, session.watched.update)
 
     def unsubscribe(self, session: Session, params: JsonDict) -> Outcome:
         """Unsubscribe from the target extensions."""
+        return self._change_watch(session, "unsubscribe", params, session.watched.difference_update)
+
+    def _change_watch(
+        self,
+        session: Session,
+        method: str,
+        params: JsonDict,
+        apply: Callable[[list[str]], None],
+    ) -> Outcome:
+        """Check a (un)subscribe's targets and permission, then ``apply`` them to the session."""
         extensions = target_extensions(params)
         if isinstance(extensions, Outcome):
             return extensions
-        outcome = self._check_watch(session, "unsubscribe", extensions)
+        outcome = self._check_watch(session, method, extensions)
         if outcome.error is None:
-            session.watched.difference_update(extensions)
+            apply(extensions)
         return outcome
 
     def dial(self, session: Session, params: JsonDict) -> Outcome:

@@ -15,7 +15,7 @@ import socketio_v4
 import socketio_v4.client
 
 from custom_components.switchvox.rtapi.transport import disarm_signal_handlers
-from switchvox_simulator import SOCKETIO_PATH, SwitchvoxSimulator, build_simulator
+from switchvox_simulator import SOCKETIO_PATH, SwitchvoxSimulator, with_control_api
 
 TIMEOUT = 5.0
 PASSWORD = "secret"
@@ -184,7 +184,7 @@ async def loop_reports_ignored(
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncIterator[SwitchvoxSimulator]:
     """Return a running simulator (with its control API) with accounts 101-105 on 127.0.0.1."""
-    simulator = build_simulator(outside_answer_delay=0.05)
+    simulator = with_control_api(SwitchvoxSimulator(outside_answer_delay=0.05))
     simulator.add_account("101", "secret", "Alice Archer")
     simulator.add_account("102", "secret2", "Bruno Baptiste")
     simulator.add_account("103", "secret3", "Chloé Chen", can_watch={"101"}, can_dial=False)
