@@ -57,9 +57,7 @@ async def async_remove_config_entry_device(
 
     Works whether or not the entry is loaded (it may be retrying setup or awaiting reauth).
     """
-    return not any(
-        ident[0] == DOMAIN and ident[1] in _kept_device_keys(entry) for ident in device.identifiers
-    )
+    return not _is_kept(device, _kept_device_keys(entry))
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> bool:
@@ -79,10 +77,15 @@ def _kept_device_keys(entry: SwitchvoxConfigEntry) -> set[str]:
     }
 
 
+def _is_kept(device: dr.DeviceEntry, keep: set[str]) -> bool:
+    """Return whether ``device`` is the PBX's or a watched extension's."""
+    return any(ident[0] == DOMAIN and ident[1] in keep for ident in device.identifiers)
+
+
 def _async_remove_unwatched_devices(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> None:
     """Remove the devices of extensions the options no longer watch."""
     registry = dr.async_get(hass)
     keep = _kept_device_keys(entry)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not any(ident[0] == DOMAIN and ident[1] in keep for ident in device.identifiers):
+        if not _is_kept(device, keep):
             registry.async_remove_device(device.id)

@@ -160,16 +160,13 @@ class SwitchvoxClient:
                     except SwitchvoxTLSError:
                         raise
                     except SwitchvoxConnectionError as err:
+                        # The transport released itself; try the next one.
                         _LOGGER.debug("Cannot connect over %s: %s", name, err)
                         failure = err
                         continue
-                    except BaseException:
-                        await transport.disconnect()
-                        raise
                     break
                 else:
-                    assert failure is not None  # noqa: S101 (one transport at least)
-                    raise failure
+                    raise failure or SwitchvoxConnectionError("No transport to connect with")
         except TimeoutError as err:
             await transport.disconnect()
             raise SwitchvoxTimeoutError(f"Timed out connecting to {self.url}") from err

@@ -153,13 +153,11 @@ class SwitchvoxSession:
         try:
             await self._open()
         except SwitchvoxError as err:
-            self.last_error = str(err)
-            self._record("failed", self.last_error)
+            self._failed(str(err))
             raise
         except Exception as err:
             # Whatever the socket.io layer raised, the PBX could not be reached: retry later.
-            self.last_error = f"{type(err).__name__}: {err}"
-            self._record("failed", self.last_error)
+            self._failed(f"{type(err).__name__}: {err}")
             raise SwitchvoxConnectionError(f"Unexpected error: {self.last_error}") from err
         self._mark_up()
 
@@ -210,16 +208,15 @@ class SwitchvoxSession:
         """Reconnect with backoff; return False when retrying must stop."""
         attempt = 0
         unexpected_logged = False
-        while not self._closing:
+        while True:
             await asyncio.sleep(reconnect_delay(attempt))
             attempt += 1
-            if self._closed():  # closed while waiting
+            if self._closing:  # closed while waiting
                 return False
             try:
                 await self._open()
             except SwitchvoxError as err:
-                self.last_error = str(err)
-                self._record("failed", self.last_error)
+                self._failed(str(err))
                 if is_refused_login(err):
                     self._record("stopped", "login refused")
                     self._observer.login_refused(err)
@@ -228,8 +225,7 @@ class SwitchvoxSession:
                 continue
             except Exception as err:
                 # Last resort: an error nobody foresaw must not end reconnecting for good.
-                self.last_error = f"{type(err).__name__}: {err}"
-                self._record("failed", self.last_error)
+                self._failed(f"{type(err).__name__}: {err}")
                 if not unexpected_logged:
                     unexpected_logged = True
                     _LOGGER.exception("Unexpected error while reconnecting; retrying with backoff")
@@ -237,11 +233,11 @@ class SwitchvoxSession:
             self.reconnects += 1
             self._mark_up()
             return True
-        return False
 
-    def _closed(self) -> bool:
-        """Return whether :meth:`close` was called."""
-        return self._closing
+    def _failed(self, detail: str) -> None:
+        """Note a failed attempt to open the session."""
+        self.last_error = detail
+        self._record("failed", detail)
 
     def _mark_up(self) -> None:
         """Note the session open and tell the observer."""

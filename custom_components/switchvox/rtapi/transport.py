@@ -51,6 +51,9 @@ _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCe
 
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
 
+# What the transport raises for an unreachable or refusing server (vs. a malformed handshake).
+_TRANSPORT_ERRORS: Final = (socketio_v4.exceptions.ConnectionError, aiohttp.ClientError, OSError)
+
 # Engine.IO's MESSAGE packet type: socket.io events ride in these.
 _MESSAGE: Final = 4
 # Characters of one received message kept for diagnostics.
@@ -229,23 +232,21 @@ class SocketIOTransport:
         self._track_received(sio.eio)
         try:
             await sio.connect(url, transports=self._transports, socketio_v4_path=SOCKETIO_PATH)
-        except (socketio_v4.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
+        except BaseException as err:
             self._sio = None
             await self._release(sio)
-            raise _connection_error(err, url, quiet.last_error) from err
-        except Exception as err:
-            # A front end that closes before Engine.IO's open packet, an open packet without a
-            # sid, a page that is no handshake: the library fails in ways of its own
-            # (AttributeError, KeyError, ValueError...). All of them mean "cannot connect".
-            self._sio = None
-            await self._release(sio)
-            raise SwitchvoxConnectionError(
-                f"Cannot connect to {url}: no valid socket.io handshake "
-                f"({type(err).__name__}: {str(err)[:200]})"
-            ) from err
-        except BaseException:
-            self._sio = None
-            await self._release(sio)
+            if isinstance(
+                err, socketio_v4.exceptions.ConnectionError | aiohttp.ClientError | OSError
+            ):
+                raise _connection_error(err, url, quiet.last_error) from err
+            if isinstance(err, Exception):
+                # A front end that closes before Engine.IO's open packet, an open packet without
+                # a sid, a page that is no handshake: the library fails in ways of its own
+                # (AttributeError, KeyError, ValueError...). All of them mean "cannot connect".
+                raise SwitchvoxConnectionError(
+                    f"Cannot connect to {url}: no valid socket.io handshake "
+                    f"({type(err).__name__}: {str(err)[:200]})"
+                ) from err
             raise
         self._watchdog = asyncio.get_running_loop().create_task(
             self._watch(sio.eio), name="switchvox transport watchdog"
@@ -263,18 +264,22 @@ class SocketIOTransport:
     @property
     def transport_name(self) -> str | None:
         """Return the Engine.IO transport in use ("websocket" or "polling")."""
-        eio = getattr(self._sio, "eio", None)
-        return getattr(eio, "current_transport", None)
+        return getattr(self._eio, "current_transport", None)
 
     @property
     def ping_interval(self) -> float | None:
         """Return the ping interval (seconds) the server announced in its handshake."""
-        return _float(getattr(getattr(self._sio, "eio", None), "ping_interval", None))
+        return _float(getattr(self._eio, "ping_interval", None))
 
     @property
     def ping_timeout(self) -> float | None:
         """Return the ping timeout (seconds) the server announced in its handshake."""
-        return _float(getattr(getattr(self._sio, "eio", None), "ping_timeout", None))
+        return _float(getattr(self._eio, "ping_timeout", None))
+
+    @property
+    def _eio(self) -> Any:
+        """Return the Engine.IO client of the connection, if any."""
+        return getattr(self._sio, "eio", None)
 
     async def disconnect(self) -> None:
         """Close the connection and its HTTP session (idempotent)."""
