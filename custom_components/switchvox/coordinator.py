@@ -24,13 +24,17 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .const import (
     CONF_EXTENSION,
-    DIRECTION_OPTIONS,
     DOMAIN,
     EVENT_SWITCHVOX,
     LINE_STATUS_OPTIONS,
     LOGGER,
 )
-from .helpers import client_from_config, extension_device_key, watched_extensions
+from .helpers import (
+    call_details,
+    client_from_config,
+    extension_device_key,
+    watched_extensions,
+)
 from .issues import async_update_refused_issue, async_update_user_action_issue, user_action_key
 from .rtapi import (
     Line,
@@ -209,20 +213,14 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
     def _event_data(self, change: LineChange) -> dict[str, Any]:
         """Return the ``switchvox_event`` data of one change."""
-        state = change.state
-        caller = state.caller
         return {
             "device_id": self.device_id(change.extension),
             "config_entry_id": self.config_entry.entry_id,
             "extension": change.extension,
-            "unique_id": state.unique_id,
             "status": LINE_STATUS_OPTIONS[change.status],
             "previous_status": LINE_STATUS_OPTIONS[change.previous_status],
             "call_event": change.call_event.value if change.call_event else None,
-            "caller_name": caller.name if caller else None,
-            "caller_number": caller.number if caller else None,
-            "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
-            "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+            **call_details(change.state),
         }
 
     def device_id(self, extension: str) -> str | None:

@@ -6,9 +6,9 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DIRECTION_OPTIONS
 from .coordinator import SwitchvoxConfigEntry
 from .entity import SwitchvoxLineEntity
+from .helpers import call_details
 from .rtapi import CallEvent, LineChange
 
 PARALLEL_UPDATES = 0
@@ -40,17 +40,6 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
         """Trigger the event a channel change means, if any."""
         if change.call_event is None:
             return
-        state = change.state
-        caller = state.caller
         self._use_line_context()
-        self._trigger_event(
-            change.call_event.value,
-            {
-                "unique_id": state.unique_id,
-                "caller_name": caller.name if caller else None,
-                "caller_number": caller.number if caller else None,
-                "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
-                "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
-            },
-        )
+        self._trigger_event(change.call_event.value, call_details(change.state))
         self.async_write_ha_state()

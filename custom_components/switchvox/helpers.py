@@ -1,4 +1,4 @@
-"""Small shared pieces: the client an entry describes, its watched extensions, action errors."""
+"""Small shared pieces: an entry's client and extensions, call details, action errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.exceptions import HomeAssistantError
 
-from .const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from .const import CONF_EXTENSION, CONF_EXTENSIONS, DIRECTION_OPTIONS, DOMAIN
 from .rtapi import (
+    LineState,
     SwitchvoxClient,
     SwitchvoxError,
     SwitchvoxNotAuthorizedError,
@@ -41,6 +42,21 @@ def extension_device_key(entry: ConfigEntry, extension: str) -> str:
     host may change (reconfigure).
     """
     return f"{entry.entry_id}_{extension}"
+
+
+def call_details(state: LineState) -> dict[str, Any]:
+    """Return who is on the other end of a channel and how the call started.
+
+    The call event entity and the ``switchvox_event`` bus event carry the same fields.
+    """
+    caller = state.caller
+    return {
+        "unique_id": state.unique_id,
+        "caller_name": caller.name if caller else None,
+        "caller_number": caller.number if caller else None,
+        "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
+        "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+    }
 
 
 def switchvox_exception_handler[**P, R](
