@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator, Generator
 import os
 import socket
 import ssl
-from typing import Any
+from typing import Any, Literal
 from unittest.mock import patch
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
@@ -59,9 +59,10 @@ def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[N
     Users run newer releases than the one tested here, where those APIs are gone.
     """
     yield
+    phases: tuple[Literal["setup", "call"], ...] = ("setup", "call")
     reports = [
         record.getMessage()
-        for when in ("setup", "call")
+        for when in phases
         for record in caplog.get_records(when)
         if record.name.startswith("homeassistant")
         and any(marker in record.getMessage() for marker in DEPRECATION_MARKERS)

@@ -49,7 +49,8 @@ def sent(simulator: SwitchvoxSimulator, method: str) -> list[Any]:
 async def next_request_id(client: SwitchvoxClient) -> int:
     """Wait until the client has a request pending and return its id."""
     await wait_until(lambda: client.pending_requests == 1)
-    return next(iter(client._pending))
+    request_id: int = next(iter(client._pending))
+    return request_id
 
 
 # -- connection ------------------------------------------------------------------------------------

@@ -259,7 +259,7 @@ def test_quiet_logger(caplog: pytest.LogCaptureFixture) -> None:
     quiet.warning("transport %s", "warning")
     quiet.error("transport %s", "error")
     try:
-        _ = {}["missing"]
+        _ = dict[str, int]()["missing"]
     except KeyError:
         quiet.exception("message async handler error")
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [

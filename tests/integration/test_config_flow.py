@@ -191,13 +191,13 @@ async def test_options_flow(
         result["flow_id"], {CONF_EXTENSIONS: ["101", "abc"]}
     )
     assert result["errors"] == {CONF_EXTENSIONS: "invalid_extension"}
-    assert result["description_placeholders"]["extensions"] == "abc"
+    assert result["description_placeholders"] == {"extensions": "abc"}
     simulator.revoke_watch("101", "104")
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_EXTENSIONS: ["101", "104", "103"]}
     )
     assert result["errors"] == {CONF_EXTENSIONS: "not_authorized"}
-    assert result["description_placeholders"]["extensions"] == "104"
+    assert result["description_placeholders"] == {"extensions": "104"}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_EXTENSIONS: ["101", "103", " 103"]}
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncGenerator
+from functools import partial
 import gc
 import logging
 import os
@@ -31,6 +32,7 @@ from custom_components.switchvox.rtapi.session import LOGOUT_TIMEOUT
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
 from switchvox_simulator import SwitchvoxSimulator
 from switchvox_simulator.faults import BlackholeProxy, answer_login_already_authenticated
+from tests.integration.helpers import state_of
 
 from .conftest import WATCHED, count, recovered, wait_for
 
@@ -92,7 +94,7 @@ async def test_hundred_drops_at_random_moments(
     for _ in range(DROPS):
         if mode in ("login", "subscribe"):
             # The delay was set before the previous drop: this reconnect's request is held.
-            await wait_for(hass, lambda m=mode, n=aimed: count(simulator, m) > n)
+            await wait_for(hass, partial(_received_more, simulator, mode, aimed))
             await asyncio.sleep(rng.uniform(0, HELD_REQUEST * 0.8))
         elif mode == "handshake":
             await wait_for(hass, lambda: simulator.connections >= 1)
@@ -175,8 +177,8 @@ async def test_half_open_connection_detected_and_recovered(
     simulator.set_responding(False)
     detection = await wait_for(
         hass,
-        lambda: hass.states.get(LINE_101).state == "unavailable",
-        timeout=30,  # type: ignore[union-attr]
+        lambda: state_of(hass, LINE_101) == "unavailable",
+        timeout=30,
     )
     assert not coordinator.connected
     simulator.set_responding(True)
@@ -470,3 +472,8 @@ async def test_not_authenticated_subscribe_at_setup_retries(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+def _received_more(simulator: SwitchvoxSimulator, method: str, than: int) -> bool:
+    """Return whether the simulator received more than ``than`` requests of ``method``."""
+    return count(simulator, method) > than

@@ -8,6 +8,7 @@ The number of examples run is printed (``pytest -s``) for the README.
 
 from __future__ import annotations
 
+from functools import partial
 import json
 import time
 from typing import Any
@@ -110,7 +111,7 @@ line_params = st.fixed_dictionaries(
     },
 )
 # Valid enough to reach a line (and so the entities): only the other fields are hostile.
-plausible_params = st.fixed_dictionaries(
+plausible_params: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
     {
         "uniqueId": st.sampled_from(["p.1", "p.2", "p.3"]) | st.uuids().map(str),
         "account": st.fixed_dictionaries(
@@ -244,7 +245,7 @@ async def test_hostile_messages_through_the_socket(
     for attempt in range(2):
         expected = await live["sentinel"].send()
         try:
-            await wait_for(hass, lambda e=expected: _state(hass, LINE_SENTINEL) == e, timeout=3)
+            await wait_for(hass, partial(_is_state, hass, LINE_SENTINEL, expected), timeout=3)
             break
         except TimeoutError:
             if not may_drop or attempt:
@@ -282,6 +283,11 @@ async def test_oversized_message_restores_the_session(
     await wait_for(hass, lambda: coordinator.session.reconnects == 1 and coordinator.connected)
     await simulator.ring(SENTINEL, caller_name="Still", caller_number="5550102")
     await wait_for(hass, lambda: _state(hass, LINE_SENTINEL) == "ringing")
+
+
+def _is_state(hass: HomeAssistant, entity_id: str, expected: str | None) -> bool:
+    """Return whether ``entity_id`` is in the ``expected`` state."""
+    return _state(hass, entity_id) == expected
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str | None:

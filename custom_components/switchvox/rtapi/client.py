@@ -31,7 +31,8 @@ DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 DEFAULT_RECORDED_MESSAGES: Final = 50
 MALFORMED_LOG_INTERVAL: Final = 60.0
 
-type LineStateListener = Callable[[LineState], None]
+# What a listener returns is ignored (a LineTracker's apply can listen directly).
+type LineStateListener = Callable[[LineState], object]
 type ConnectionListener = Callable[[bool], None]
 
 
