@@ -30,7 +30,7 @@ from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
 from custom_components.switchvox.rtapi.session import LOGOUT_TIMEOUT
 from custom_components.switchvox.rtapi.transport import SocketIOTransport
-from switchvox_simulator import SwitchvoxSimulator
+from switchvox_simulator import HandshakeFault, SwitchvoxSimulator
 from switchvox_simulator.faults import BlackholeProxy, answer_login_already_authenticated
 from tests.integration.helpers import state_of
 
@@ -39,7 +39,14 @@ from .conftest import WATCHED, count, recovered, wait_for
 DROPS = 100  # RELIABILITY_SEED=<n> replays another random sequence of drop moments
 # How long the PBX sits on a login or subscribe whose answer a drop is aimed at.
 HELD_REQUEST = 0.05
-MODES = ("connected", "handshake", "login", "subscribe", "notification")
+MODES = ("connected", "handshake", "login", "subscribe", "notification", "broken_handshake")
+# What a proxy or a restarting PBX does to the handshake of the reconnect that follows a drop.
+BROKEN_HANDSHAKES: tuple[HandshakeFault, ...] = (
+    "close_after_upgrade",
+    "open_without_sid",
+    "html_page",
+    "proxy_502",
+)
 
 
 def _alive(kind: type) -> int:
@@ -65,7 +72,9 @@ async def test_hundred_drops_at_random_moments(
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """100 drops in a row, aimed at the handshake, login, subscribe, pushes or a quiet session.
+    """100 drops, aimed at the handshake, login, subscribe, pushes, a quiet session, a handshake.
+
+    Some drops are followed by broken handshakes (a proxy or a restarting PBX).
 
     Each drop is aimed at the reconnect the previous one started, so drops land mid-login and
     mid-subscribe, not only on a settled session. Afterwards: one session, every watched
@@ -111,6 +120,9 @@ async def test_hundred_drops_at_random_moments(
         simulator.set_delay("login", HELD_REQUEST if next_mode == "login" else 0)
         simulator.set_delay("subscribe", HELD_REQUEST if next_mode == "subscribe" else 0)
         aimed = count(simulator, next_mode) if next_mode in ("login", "subscribe") else 0
+        if next_mode == "broken_handshake":
+            # The reconnect after this drop meets one or two broken handshakes first.
+            simulator.set_handshake_fault(rng.choice(BROKEN_HANDSHAKES), times=rng.randint(1, 2))
         await simulator.drop_connections()
         last_drop = time.monotonic()
         modes[mode] += 1
