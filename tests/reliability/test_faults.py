@@ -176,16 +176,25 @@ LINE_101 = "sensor.extension_101_line"
 @pytest.mark.parametrize(
     "simulator_options", [{"ping_interval": PING_INTERVAL, "ping_timeout": PING_TIMEOUT}]
 )
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_half_open_connection_detected_and_recovered(
-    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    mock_config_entry: MockConfigEntry,
+    transport: str,
 ) -> None:
     """A PBX that goes silent (no pongs, nothing sent) is detected within ping interval + timeout.
 
     The entities turn unavailable, and once the PBX answers again the session comes back with
-    the normal backoff, every extension subscribed once.
+    the normal backoff, every extension subscribed once; over long-polling as over WebSocket.
     """
-    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    if transport == "polling":
+        simulator.set_handshake_fault("polling_only")
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    coordinator: SwitchvoxCoordinator = mock_config_entry.runtime_data
     await wait_for(hass, lambda: recovered(coordinator, simulator))
+    assert coordinator.client.transport_name == transport
     simulator.set_responding(False)
     detection = await wait_for(
         hass,
@@ -196,8 +205,9 @@ async def test_half_open_connection_detected_and_recovered(
     simulator.set_responding(True)
     recovery = await wait_for(hass, lambda: recovered(coordinator, simulator), timeout=60)
     await wait_for(hass, lambda: hass.states.get(LINE_101).state == "idle")  # type: ignore[union-attr]
+    assert coordinator.client.transport_name == transport
     print(  # noqa: T201
-        f"\nRELIABILITY half-open detected after {detection:.3f} s "
+        f"\nRELIABILITY half-open over {transport} detected after {detection:.3f} s "
         f"(ping interval {PING_INTERVAL} s + timeout {PING_TIMEOUT} s); "
         f"recovered {recovery:.3f} s after the PBX answered again"
     )
@@ -384,11 +394,13 @@ async def blackhole(simulator: SwitchvoxSimulator) -> AsyncGenerator[BlackholePr
 @pytest.mark.parametrize(
     "simulator_options", [{"ping_interval": PING_INTERVAL, "ping_timeout": PING_TIMEOUT}]
 )
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_blackholed_link_detected_and_recovered(
     hass: HomeAssistant,
     simulator: SwitchvoxSimulator,
     blackhole: BlackholeProxy,
     mock_config_entry: MockConfigEntry,
+    transport: str,
 ) -> None:
     """A link that silently loses every packet (not even a close frame answered) is detected.
 
@@ -400,14 +412,17 @@ async def test_blackholed_link_detected_and_recovered(
         title=mock_config_entry.title,
         data={**mock_config_entry.data, CONF_PORT: blackhole.port},
         options=dict(mock_config_entry.options),
-        unique_id=f"127.0.0.1:{blackhole.port}:101",
+        minor_version=2,
     )
+    if transport == "polling":
+        simulator.set_handshake_fault("polling_only")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     coordinator: SwitchvoxCoordinator = entry.runtime_data
     coordinator.client.connect_timeout = 1.0  # attempts into the black hole end sooner
     await wait_for(hass, lambda: recovered(coordinator, simulator))
+    assert coordinator.client.transport_name == transport
     blackhole.blackhole = True
     detection = await wait_for(
         hass,
@@ -417,7 +432,7 @@ async def test_blackholed_link_detected_and_recovered(
     blackhole.blackhole = False
     recovery = await wait_for(hass, lambda: recovered(coordinator, simulator), timeout=30)
     print(  # noqa: T201
-        f"\nRELIABILITY black-holed link detected after {detection:.3f} s "
+        f"\nRELIABILITY black-holed {transport} link detected after {detection:.3f} s "
         f"(ping interval {PING_INTERVAL} s + timeout {PING_TIMEOUT} s); "
         f"recovered {recovery:.3f} s after the link came back"
     )
@@ -426,11 +441,13 @@ async def test_blackholed_link_detected_and_recovered(
     assert detection <= PING_INTERVAL + PING_TIMEOUT + 0.25
 
 
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
 async def test_unload_on_a_dead_link_is_prompt(
     hass: HomeAssistant,
     simulator: SwitchvoxSimulator,
     blackhole: BlackholeProxy,
     mock_config_entry: MockConfigEntry,
+    transport: str,
 ) -> None:
     """Unloading while the link is dead (not yet detected) takes the logout timeout, not more.
 
@@ -442,18 +459,21 @@ async def test_unload_on_a_dead_link_is_prompt(
         title=mock_config_entry.title,
         data={**mock_config_entry.data, CONF_PORT: blackhole.port},
         options=dict(mock_config_entry.options),
-        unique_id=f"127.0.0.1:{blackhole.port}:101",
+        minor_version=2,
     )
+    if transport == "polling":
+        simulator.set_handshake_fault("polling_only")
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     await wait_for(hass, lambda: recovered(entry.runtime_data, simulator))
+    assert entry.runtime_data.client.transport_name == transport
     blackhole.blackhole = True
     started = time.monotonic()
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     elapsed = time.monotonic() - started
-    print(f"\nRELIABILITY unload on a dead link took {elapsed:.3f} s")  # noqa: T201
+    print(f"\nRELIABILITY unload on a dead {transport} link took {elapsed:.3f} s")  # noqa: T201
     assert elapsed < LOGOUT_TIMEOUT + 1.5
     assert not engineio_v3.client.connected_clients  # engineio's own registry let it go
 
