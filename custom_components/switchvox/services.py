@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -26,15 +25,16 @@ from .rtapi import MAX_DIAL_DATA_BYTES, MAX_DIAL_DATA_DEPTH, bounded_json_object
 
 
 def _bounded_dial_data(value: dict[str, Any]) -> dict[str, Any]:
-    """Accept dial data that is JSON and small enough for an Asterisk channel variable."""
-    try:
-        size = len(json.dumps(value, separators=(",", ":")).encode())
-    except (TypeError, ValueError, RecursionError) as err:
-        raise vol.Invalid("dial_data must be JSON-serialisable") from err
-    if size > MAX_DIAL_DATA_BYTES:
-        raise vol.Invalid(f"dial_data is {size} bytes; the limit is {MAX_DIAL_DATA_BYTES}")
+    """Accept dial data the PBX can store and the integration can show when it comes back.
+
+    The same bound applies to dial data the PBX echoes (``bounded_json_object``): data the
+    action accepted is never dropped on its way back.
+    """
     if bounded_json_object(value) is None:
-        raise vol.Invalid(f"dial_data nests deeper than {MAX_DIAL_DATA_DEPTH} levels")
+        raise vol.Invalid(
+            f"dial_data must be a JSON object of at most {MAX_DIAL_DATA_BYTES} bytes "
+            f"(as JSON) nesting at most {MAX_DIAL_DATA_DEPTH} levels"
+        )
     return value
 
 
