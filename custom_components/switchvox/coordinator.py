@@ -215,7 +215,6 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Return the ``switchvox_event`` data of one change."""
         return {
             "device_id": self.device_id(change.extension),
-            "config_entry_id": self.config_entry.entry_id,
             "extension": change.extension,
             "status": LINE_STATUS_OPTIONS[change.status],
             "previous_status": LINE_STATUS_OPTIONS[change.previous_status],

@@ -42,6 +42,13 @@ async def async_setup_entry(
 class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
     """The status of one extension's line, following the highest-priority channel."""
 
+    # The recorder keeps the status with who is on the line and which way (caller_name,
+    # caller_number, direction). Not recorded: the extension (constant: it names the entity),
+    # call_start (the time of the call's first state in the history itself), active_channels
+    # (derived, 1 in almost every call) and dial_data (up to 4 KB, set by the automation
+    # that placed the call; it stays in the state, the call event and switchvox_event).
+    _unrecorded_attributes = frozenset({"extension", "call_start", "active_channels", "dial_data"})
+
     @property
     def native_value(self) -> str:
         """Return the line status."""
