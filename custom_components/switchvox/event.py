@@ -8,7 +8,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SwitchvoxConfigEntry
 from .entity import SwitchvoxLineEntity
-from .helpers import call_details
 from .rtapi import CallEvent, LineChange
 
 PARALLEL_UPDATES = 0
@@ -49,5 +48,5 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
         if change.call_event is None:
             return
         self._use_line_context()
-        self._trigger_event(change.call_event.value, call_details(change.state))
+        self._trigger_event(change.call_event.value, self.coordinator.call_details(change))
         self.async_write_ha_state()
