@@ -36,7 +36,7 @@ WORKER_TIMEOUT = 900.0
 
 type Options = dict[str, Any]
 
-SCENARIOS = ("latency", "throughput", "scale", "reconnect", "recorder")
+SCENARIOS = ("latency", "throughput", "scale", "reconnect", "recorder", "layers")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Plan:
     scale_sizes: tuple[int, ...]
     reconnect: Options
     recorder: Options
+    layers: Options
 
 
 FULL = Plan(
@@ -66,6 +67,7 @@ FULL = Plan(
     scale_sizes=(10, 100, 1000, 5000),
     reconnect={"extensions": 1000, "repeats": 3, "refused_for": 0.0},
     recorder={"extensions": 100, "rate": 200, "calls": 600, "warmup_calls": 100},
+    layers={"extensions": 1000, "rate": 4000, "seconds": 4.0},
 )
 
 SMOKE = Plan(
@@ -83,6 +85,7 @@ SMOKE = Plan(
     scale_sizes=(10, 100),
     reconnect={"extensions": 10, "repeats": 1, "refused_for": 0.0},
     recorder={"extensions": 10, "rate": 200, "calls": 40, "warmup_calls": 10},
+    layers={"extensions": 50, "rate": 1000, "seconds": 0.5},
 )
 
 
@@ -289,6 +292,21 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
                 for side in ("baseline", "integration")
             },
         }
+    if "layers" in only:
+        layer_runs = []
+        for index in range(runs):
+            log(f"layers run {index + 1}/{runs}")
+            layer_runs.append(await run_worker("layers", plan.layers))
+        results["layers"] = {
+            "options": plan.layers,
+            "runs": layer_runs,
+            "raw_client_us": _medians(layer_runs, "raw_client_us"),
+            "total_us": _medians(layer_runs, "total_us"),
+            "layers_us": {
+                layer: _medians(layer_runs, "layers_us", layer)
+                for layer in layer_runs[0]["layers_us"]
+            },
+        }
     return results
 
 
@@ -390,6 +408,17 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
                 f"minimal call monitor {base_lat['p50_ms']:.2f} / {base_lat['p99_ms']:.2f}"
                 f" / {base_lat['max_ms']:.2f} ms",
                 target("p99 <= 5 ms:", lat["p99_ms"] <= 5),
+            )
+        )
+    if layers := results.get("layers"):
+        shares = layers["layers_us"]
+        rows.append(
+            (
+                f"µs per notification, {layers['options']['extensions']} extensions",
+                f"{layers['total_us']:.1f} µs: "
+                + " + ".join(f"{name} {value:.1f}" for name, value in shares.items()),
+                f"bare socket.io client {layers['raw_client_us']:.1f} µs",
+                "",
             )
         )
     return rows

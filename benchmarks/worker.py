@@ -543,6 +543,133 @@ async def scenario_recorder(link: Link, port: int, opts: Options) -> dict[str, A
     return {"baseline": baseline, "integration": integration}
 
 
+class _GcClock:
+    """Total time (ns) spent in the garbage collector so far."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+        self._start = 0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
+        else:
+            self.ns += time.perf_counter_ns() - self._start
+
+    def close(self) -> None:
+        """Stop counting."""
+        gc.callbacks.remove(self._callback)
+
+
+class _Timer:
+    """Time (ns) spent inside a synchronous callable, less garbage collections, and calls."""
+
+    def __init__(self, gc_clock: _GcClock) -> None:
+        self.ns = 0
+        self.calls = 0
+        self._gc = gc_clock
+
+    def wrap[**P, R](self, func: Callable[P, R]) -> Callable[P, R]:
+        """Return ``func`` timed by this timer."""
+
+        gc_clock = self._gc
+
+        def timed(*args: P.args, **kwargs: P.kwargs) -> R:
+            gc_start = gc_clock.ns
+            start = time.perf_counter_ns()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.ns += time.perf_counter_ns() - start - (gc_clock.ns - gc_start)
+                self.calls += 1
+
+        return timed
+
+
+async def thread_cpu_per_message(
+    link: Link, samples: Samples, rate: float, seconds: float, count: int
+) -> tuple[float, int]:
+    """Stream; return the event loop thread's CPU time per notification received (µs)."""
+    samples.reset()
+    start = time.thread_time_ns()
+    sent = await link.call("stream", rate=rate, seconds=seconds, extensions=count)
+    await drain(samples, sent["sent"])
+    cpu = time.thread_time_ns() - start
+    return cpu / max(1, samples.count) / 1e3, samples.count
+
+
+async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """Where the time of one notification goes, layer by layer (µs of the event loop thread).
+
+    The event loop thread's CPU time per notification is measured over a stream (so it
+    includes the event loop and socket reads); the integration's layers are timed inside it by
+    wrapping, in place, the calls between them: the transport's event handler (the client),
+    the session's line state listener, the coordinator's line_changed and the entities' line
+    listeners. Garbage collections are a layer of their own, wherever they struck. The bare
+    socket.io client is measured the same way (its collections included).
+    """
+    watched = extensions(opts["extensions"])
+    rate, seconds = opts["rate"], opts["seconds"]
+    raw = RawClient(port)
+    await raw.open(watched)
+    await measured_stream(link, raw.samples, rate, 1.0, len(watched))
+    raw_us, _ = await thread_cpu_per_message(link, raw.samples, rate, seconds, len(watched))
+    await raw.close()
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        entry, _ = await setup_entry(hass, port, watched)
+        sensors = SensorSamples(hass)
+        await measured_stream(link, sensors.samples, rate, 1.0, len(watched))
+        coordinator = entry.runtime_data
+        client = coordinator.client
+        transport = client._transport  # noqa: SLF001
+        session = coordinator.session
+        gc_clock = _GcClock()
+        handle, track, changed, entities = (_Timer(gc_clock) for _ in range(4))
+        transport._on_event = handle.wrap(transport._on_event)  # noqa: SLF001
+        listeners = client._line_listeners  # noqa: SLF001
+        listeners[:] = [
+            track.wrap(listener) if listener == session._handle_line_state else listener  # noqa: SLF001
+            for listener in listeners
+        ]
+        coordinator.line_changed = changed.wrap(coordinator.line_changed)
+        for line_listeners in coordinator._line_listeners.values():  # noqa: SLF001
+            line_listeners[:] = [entities.wrap(listener) for listener in line_listeners]
+        gc_before = gc_clock.ns
+        pauses = GcPauses()
+        total_us, received = await thread_cpu_per_message(
+            link, sensors.samples, rate, seconds, len(watched)
+        )
+        pauses.close()
+        gc_ns = gc_clock.ns - gc_before
+        gc_clock.close()
+        sensors.close()
+    per = max(1, received) * 1e3
+    return {
+        "received": received,
+        "raw_client_us": raw_us,
+        "total_us": total_us,
+        "layers_us": {
+            "transport_and_loop": total_us - handle.ns / per - gc_ns / per,
+            "parsing_model": (handle.ns - track.ns) / per,
+            "line_tracking": (track.ns - changed.ns) / per,
+            "bus_event": (changed.ns - entities.ns) / per,
+            "state_writes": entities.ns / per,
+            "garbage_collection": gc_ns / per,
+        },
+        "changes": changed.calls,
+        "gc": pauses.summary(),
+        "gc_by_generation": {
+            str(generation): {
+                "collections": sum(1 for gen, _ in pauses.pauses if gen == generation),
+                "ms": sum(ns for gen, ns in pauses.pauses if gen == generation) / 1e6,
+            }
+            for generation in range(3)
+        },
+    }
+
+
 def _unavailable(hass: HomeAssistant, entity_id: str) -> bool:
     state = hass.states.get(entity_id)
     return state is None or state.state == STATE_UNAVAILABLE
@@ -561,6 +688,7 @@ SCENARIOS: dict[str, Callable[[Link, int, Options], Awaitable[dict[str, Any]]]] 
     "scale": scenario_scale,
     "reconnect": scenario_reconnect,
     "recorder": scenario_recorder,
+    "layers": scenario_layers,
 }
 
 
