@@ -36,6 +36,14 @@ WORKER_TIMEOUT = 900.0
 
 type Options = dict[str, Any]
 
+LAYER_NAMES = {
+    "transport_and_loop": "transport+loop",
+    "parsing_model": "parsing",
+    "line_tracking": "tracking",
+    "bus_event": "bus event",
+    "state_writes": "state writes",
+    "garbage_collection": "GC",
+}
 SCENARIOS = ("latency", "throughput", "scale", "reconnect", "recorder", "layers")
 
 
@@ -415,8 +423,10 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
         rows.append(
             (
                 f"µs per notification, {layers['options']['extensions']} extensions",
-                f"{layers['total_us']:.1f} µs: "
-                + " + ".join(f"{name} {value:.1f}" for name, value in shares.items()),
+                f"{layers['total_us']:.0f} µs: "
+                + ", ".join(
+                    f"{LAYER_NAMES.get(name, name)} {value:.0f}" for name, value in shares.items()
+                ),
                 f"bare socket.io client {layers['raw_client_us']:.1f} µs",
                 "",
             )
