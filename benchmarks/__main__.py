@@ -72,7 +72,9 @@ FULL = Plan(
         "bare_updates": 50000,
         "bare_repeats": 3,
     },
-    scale_sizes=(10, 100, 1000, 5000),
+    # 4,999: Home Assistant (2026.10) enables at most 10,000 entities per config entry, and an
+    # entry has two per extension and one of its own.
+    scale_sizes=(10, 100, 1000, 4999),
     reconnect={"extensions": 1000, "repeats": 3, "refused_for": 0.0},
     recorder={"extensions": 100, "rate": 200, "calls": 600, "warmup_calls": 100},
     layers={"extensions": 1000, "rate": 4000, "seconds": 4.0},
@@ -373,7 +375,7 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
         if size == "1000":
             size_target = "<= 3 s, <= 20 MB:"
             met = met and figures["setup_s"] <= 3 and figures["rss_added_mb"] <= 20
-        elif size == "5000":
+        elif size == "4999":
             size_target = "works:"
         rows.append(
             (
