@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 from pathlib import Path
+import sqlite3
 import tempfile
 from types import MappingProxyType
 from typing import Any
@@ -27,6 +28,7 @@ from homeassistant.const import (
     EVENT_STATE_CHANGED,
 )
 from homeassistant.core import CoreState, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import recorder as recorder_helper
 from homeassistant.setup import async_setup_component
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
@@ -50,8 +52,12 @@ def settled_rss() -> int:
 
 
 @contextlib.asynccontextmanager
-async def home_assistant() -> AsyncIterator[HomeAssistant]:
-    """Run a Home Assistant core with loaded registries in a throw-away config directory."""
+async def home_assistant(*, recorder: bool = False) -> AsyncIterator[HomeAssistant]:
+    """Run a Home Assistant core with loaded registries in a throw-away config directory.
+
+    With ``recorder``, Home Assistant's recorder is set up first (as bootstrap does), with its
+    default settings: SQLite in the config directory (``home-assistant_v2.db``).
+    """
     logging.getLogger("homeassistant").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="switchvox-bench-") as config_dir:
         hass = HomeAssistant(config_dir)
@@ -60,6 +66,10 @@ async def home_assistant() -> AsyncIterator[HomeAssistant]:
         hass.config_entries = config_entries.ConfigEntries(hass, {})
         await hass.config.async_set_time_zone("UTC")
         await bootstrap.async_load_base_functionality(hass)
+        if recorder:
+            recorder_helper.async_initialize_recorder(hass)  # as bootstrap does, first
+            if not await async_setup_component(hass, "recorder", {}):
+                raise RuntimeError("The recorder did not set up")
         # The sensor, event and binary_sensor components are Home Assistant's, not the
         # integration's: set them up first so that setup figures are the integration's own.
         for domain in PLATFORM_DOMAINS:
@@ -138,3 +148,47 @@ def state_attributes_like_sensor(extension: str, status: str, seq: int) -> dict[
         "friendly_name": f"Extension {extension} Line",
         "status": status,
     }
+
+
+# The recorder's tables that grow with every state write and bus event.
+RECORDED_TABLES = ("states", "state_attributes", "events", "event_data")
+_JSON_COLUMNS = {"state_attributes": "shared_attrs", "event_data": "shared_data"}
+
+
+async def recorder_commit(hass: HomeAssistant) -> None:
+    """Let every pending state write and event reach the recorder, and commit them."""
+    await hass.async_block_till_done()
+    await recorder_helper.get_instance(hass).async_block_till_done()
+
+
+def database_usage(path: str) -> dict[str, dict[str, int]]:
+    """Return rows, bytes and JSON text per recorded table, measured in the database file.
+
+    ``bytes`` are the pages (dbstat) of the table and of its indexes; ``json`` the length of
+    its stored JSON text (attributes, event data), where it has any.
+    """
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        owner = dict(
+            connection.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"
+            )
+        )
+        usage = {table: {"rows": 0, "bytes": 0, "json": 0} for table in RECORDED_TABLES}
+        for name, size in connection.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
+            if (table := owner.get(name)) in usage:
+                usage[table]["bytes"] += int(size)
+        for table, figures in usage.items():
+            figures["rows"] = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            if column := _JSON_COLUMNS.get(table):
+                figures["json"] = connection.execute(
+                    f"SELECT coalesce(sum(length({column})), 0) FROM {table}"  # noqa: S608
+                ).fetchone()[0]
+    finally:
+        connection.close()
+    return usage
+
+
+def database_path(hass: HomeAssistant) -> str:
+    """Return the recorder's SQLite file (the default db_url)."""
+    return hass.config.path("home-assistant_v2.db")

@@ -24,17 +24,21 @@ import socketio_v4
 
 from .hass_core import (
     PLATFORM_DOMAINS,
+    RECORDED_TABLES,
     add_entry,
+    database_path,
+    database_usage,
     entity_count,
     home_assistant,
     listen_states,
     preload_integration,
+    recorder_commit,
     rss_bytes,
     settled_rss,
     state_attributes_like_sensor,
 )
 from .protocol import PASSWORD, Link, extensions
-from .stats import GcPauses, Samples
+from .stats import GcPauses, Samples, percentile
 
 type Options = dict[str, Any]
 
@@ -110,6 +114,136 @@ class SensorSamples:
     def close(self) -> None:
         """Stop listening."""
         self._remove()
+
+
+# The minimal call monitor of the recorder baseline: one state per change, a caller attribute.
+_MONITOR_STATUSES = {
+    "idle": "idle",
+    "starting": "starting",
+    "calling": "calling",
+    "ringing": "ringing",
+    "onThePhone": "on_the_phone",
+    "onHold": "on_hold",
+}
+
+
+class CallMonitor(RawClient):
+    """What a minimal call monitor (core's fritzbox_callmonitor, say) records per change.
+
+    One sensor per extension, its state the line status and one ``caller`` attribute (name,
+    else number; none when idle): the recorder baseline.
+    """
+
+    def __init__(self, hass: HomeAssistant, port: int) -> None:
+        super().__init__(port)
+        self.hass = hass
+
+    async def _on_notification(self, data: Any) -> None:
+        params = data["params"]
+        status = _MONITOR_STATUSES.get(params.get("status"), "unknown")
+        caller = None
+        if status != "idle" and (remotes := params.get("remotes")):
+            caller = remotes[0].get("callerIdName") or remotes[0].get("callerIdNumber")
+        extension = params["account"]["extension"]
+        self.hass.states.async_set(
+            f"sensor.call_monitor_{extension}",
+            status,
+            {"caller": caller, "friendly_name": f"Call monitor {extension}"},
+        )
+
+
+class Arrivals:
+    """When each state change of the watched sensors was written, per extension in order."""
+
+    def __init__(self, hass: HomeAssistant, entity_ids: dict[str, str]) -> None:
+        self.by_extension: dict[str, list[int]] = {ext: [] for ext in entity_ids.values()}
+        self._entity_ids = entity_ids
+        self._remove = listen_states(hass, self._on_state)
+
+    def _on_state(self, event: Event[EventStateChangedData]) -> None:
+        extension = self._entity_ids.get(event.data["entity_id"])
+        old, new = event.data["old_state"], event.data["new_state"]
+        if extension is not None and old is not None and new is not None and old.state != new.state:
+            self.by_extension[extension].append(time.monotonic_ns())
+
+    @property
+    def count(self) -> int:
+        """Return the number of state changes seen."""
+        return sum(len(times) for times in self.by_extension.values())
+
+    def reset(self) -> None:
+        """Forget what was seen so far."""
+        for times in self.by_extension.values():
+            times.clear()
+
+    def latencies_ms(self, stamps: dict[str, list[int]]) -> list[float]:
+        """Return the k-th change of each extension minus its k-th emission stamp, in ms."""
+        return [
+            (arrived - emitted) / 1e6
+            for extension, emitted_list in stamps.items()
+            for arrived, emitted in zip(self.by_extension[extension], emitted_list, strict=False)
+        ]
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._remove()
+
+
+async def recorded_calls(
+    link: Link, hass: HomeAssistant, entity_ids: dict[str, str], opts: Options
+) -> dict[str, Any]:
+    """Place calls with the recorder on; return database growth per call and latency."""
+    arrivals = Arrivals(hass, entity_ids)
+    path = database_path(hass)
+    try:
+        # Warm-up calls: the first writes of every entity (and their idle attributes) are not
+        # what each further call costs.
+        await link.call("calls", calls=opts["warmup_calls"], rate=opts["rate"], first=0)
+        await recorder_commit(hass)
+        before = await hass.async_add_executor_job(database_usage, path)
+        arrivals.reset()
+        pauses = GcPauses()
+        try:
+            sent = await link.call(
+                "calls", calls=opts["calls"], rate=opts["rate"], first=opts["warmup_calls"]
+            )
+            deadline = time.monotonic() + DRAIN_TIMEOUT
+            while arrivals.count < sent["sent"] and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        finally:
+            pauses.close()
+        received = arrivals.count
+        latencies = arrivals.latencies_ms(sent["stamps"])
+        await recorder_commit(hass)
+        after = await hass.async_add_executor_job(database_usage, path)
+    finally:
+        arrivals.close()
+    calls = opts["calls"]
+    tables = {
+        table: {
+            key: (after[table][key] - before[table][key]) / calls
+            for key in ("rows", "bytes", "json")
+        }
+        for table in RECORDED_TABLES
+    }
+    return {
+        "calls": calls,
+        "sent": sent["sent"],
+        "received": received,
+        "send_rate": sent["rate"],
+        "latency": {
+            "p50_ms": percentile(latencies, 0.50),
+            "p99_ms": percentile(latencies, 0.99),
+            "max_ms": max(latencies, default=0.0),
+        },
+        "gc": pauses.summary(),
+        "per_call": {
+            "rows": sum(figures["rows"] for figures in tables.values()),
+            "bytes": sum(figures["bytes"] for figures in tables.values()),
+            "json": sum(figures["json"] for figures in tables.values()),
+            "tables": tables,
+        },
+    }
 
 
 async def setup_entry(
@@ -387,6 +521,155 @@ async def scenario_reconnect(link: Link, port: int, opts: Options) -> dict[str, 
     return {"runs": results}
 
 
+async def scenario_recorder(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """Realistic calls with the recorder on: a minimal call monitor, then the integration.
+
+    Each runs in a Home Assistant of its own with a fresh database, against the same simulator.
+    """
+    watched = extensions(opts["extensions"])
+    async with home_assistant(recorder=True) as hass:
+        monitor = CallMonitor(hass, port)
+        await monitor.open(watched)
+        baseline = await recorded_calls(
+            link, hass, {f"sensor.call_monitor_{ext}": ext for ext in watched}, opts
+        )
+        await monitor.close()
+    async with home_assistant(recorder=True) as hass:
+        await preload_integration(hass)
+        await setup_entry(hass, port, watched)
+        integration = await recorded_calls(
+            link, hass, {f"sensor.extension_{ext}_line": ext for ext in watched}, opts
+        )
+    return {"baseline": baseline, "integration": integration}
+
+
+class _GcClock:
+    """Total time (ns) spent in the garbage collector so far."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+        self._start = 0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
+        else:
+            self.ns += time.perf_counter_ns() - self._start
+
+    def close(self) -> None:
+        """Stop counting."""
+        gc.callbacks.remove(self._callback)
+
+
+class _Timer:
+    """Time (ns) spent inside a synchronous callable, less garbage collections, and calls."""
+
+    def __init__(self, gc_clock: _GcClock) -> None:
+        self.ns = 0
+        self.calls = 0
+        self._gc = gc_clock
+
+    def wrap[**P, R](self, func: Callable[P, R]) -> Callable[P, R]:
+        """Return ``func`` timed by this timer."""
+
+        gc_clock = self._gc
+
+        def timed(*args: P.args, **kwargs: P.kwargs) -> R:
+            gc_start = gc_clock.ns
+            start = time.perf_counter_ns()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.ns += time.perf_counter_ns() - start - (gc_clock.ns - gc_start)
+                self.calls += 1
+
+        return timed
+
+
+async def thread_cpu_per_message(
+    link: Link, samples: Samples, rate: float, seconds: float, count: int
+) -> tuple[float, int]:
+    """Stream; return the event loop thread's CPU time per notification received (µs)."""
+    samples.reset()
+    start = time.thread_time_ns()
+    sent = await link.call("stream", rate=rate, seconds=seconds, extensions=count)
+    await drain(samples, sent["sent"])
+    cpu = time.thread_time_ns() - start
+    return cpu / max(1, samples.count) / 1e3, samples.count
+
+
+async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """Where the time of one notification goes, layer by layer (µs of the event loop thread).
+
+    The event loop thread's CPU time per notification is measured over a stream (so it
+    includes the event loop and socket reads); the integration's layers are timed inside it by
+    wrapping, in place, the calls between them: the transport's event handler (the client),
+    the session's line state listener, the coordinator's line_changed and the entities' line
+    listeners. Garbage collections are a layer of their own, wherever they struck. The bare
+    socket.io client is measured the same way (its collections included).
+    """
+    watched = extensions(opts["extensions"])
+    rate, seconds = opts["rate"], opts["seconds"]
+    raw = RawClient(port)
+    await raw.open(watched)
+    await measured_stream(link, raw.samples, rate, 1.0, len(watched))
+    raw_us, _ = await thread_cpu_per_message(link, raw.samples, rate, seconds, len(watched))
+    await raw.close()
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        entry, _ = await setup_entry(hass, port, watched)
+        sensors = SensorSamples(hass)
+        await measured_stream(link, sensors.samples, rate, 1.0, len(watched))
+        coordinator = entry.runtime_data
+        client = coordinator.client
+        transport = client._transport  # noqa: SLF001
+        session = coordinator.session
+        gc_clock = _GcClock()
+        handle, track, changed, entities = (_Timer(gc_clock) for _ in range(4))
+        transport._on_event = handle.wrap(transport._on_event)  # noqa: SLF001
+        listeners = client._line_listeners  # noqa: SLF001
+        listeners[:] = [
+            track.wrap(listener) if listener == session._handle_line_state else listener  # noqa: SLF001
+            for listener in listeners
+        ]
+        coordinator.line_changed = changed.wrap(coordinator.line_changed)
+        for line_listeners in coordinator._line_listeners.values():  # noqa: SLF001
+            line_listeners[:] = [entities.wrap(listener) for listener in line_listeners]
+        gc_before = gc_clock.ns
+        pauses = GcPauses()
+        total_us, received = await thread_cpu_per_message(
+            link, sensors.samples, rate, seconds, len(watched)
+        )
+        pauses.close()
+        gc_ns = gc_clock.ns - gc_before
+        gc_clock.close()
+        sensors.close()
+    per = max(1, received) * 1e3
+    return {
+        "received": received,
+        "raw_client_us": raw_us,
+        "total_us": total_us,
+        "layers_us": {
+            "transport_and_loop": total_us - handle.ns / per - gc_ns / per,
+            "parsing_model": (handle.ns - track.ns) / per,
+            "line_tracking": (track.ns - changed.ns) / per,
+            "bus_event": (changed.ns - entities.ns) / per,
+            "state_writes": entities.ns / per,
+            "garbage_collection": gc_ns / per,
+        },
+        "changes": changed.calls,
+        "gc": pauses.summary(),
+        "gc_by_generation": {
+            str(generation): {
+                "collections": sum(1 for gen, _ in pauses.pauses if gen == generation),
+                "ms": sum(ns for gen, ns in pauses.pauses if gen == generation) / 1e6,
+            }
+            for generation in range(3)
+        },
+    }
+
+
 def _unavailable(hass: HomeAssistant, entity_id: str) -> bool:
     state = hass.states.get(entity_id)
     return state is None or state.state == STATE_UNAVAILABLE
@@ -404,6 +687,8 @@ SCENARIOS: dict[str, Callable[[Link, int, Options], Awaitable[dict[str, Any]]]] 
     "throughput": scenario_throughput,
     "scale": scenario_scale,
     "reconnect": scenario_reconnect,
+    "recorder": scenario_recorder,
+    "layers": scenario_layers,
 }
 
 

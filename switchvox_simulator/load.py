@@ -173,3 +173,102 @@ class LoadGenerator:
             dropped=dropped,
             lag_max=lag_max,
         )
+
+
+# -- realistic calls -------------------------------------------------------------------------------
+
+# What one call does, by kind: the simulator's call flows in order. An outgoing call placed
+# with dial data (as ``switchvox.dial`` does) emits two notifications (starting, calling) at once.
+CALL_STEPS: Final[dict[str, tuple[str, ...]]] = {
+    "answered": ("ring", "answer", "hold", "resume", "hang_up"),
+    "missed": ("ring", "hang_up"),
+    "outgoing": ("call", "answer", "hang_up"),
+}
+CALL_NOTIFICATIONS: Final[dict[str, int]] = {"answered": 5, "missed": 2, "outgoing": 4}
+# Small dial data, as an automation placing a call passes it.
+CALL_DIAL_DATA: Final[JsonDict] = {"source": "doorbell", "automation": "automation.front_door"}
+
+
+def call_kind(index: int) -> str:
+    """Return the kind of call ``index``: 60% answered (held once), 25% missed, 15% outgoing."""
+    slot = index % 20
+    if slot < 3:
+        return "outgoing"
+    if slot < 8:
+        return "missed"
+    return "answered"
+
+
+@dataclass
+class CallsResult:
+    """What a run of calls sent: emission stamps (monotonic ns) per extension, in order."""
+
+    calls: int
+    sent: int
+    seconds: float
+    stamps: dict[str, list[int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as JSON data."""
+        return {
+            "calls": self.calls,
+            "sent": self.sent,
+            "seconds": self.seconds,
+            "rate": self.sent / self.seconds if self.seconds > 0 else 0.0,
+            "stamps": self.stamps,
+        }
+
+
+async def run_calls(
+    sim: SwitchvoxSimulator,
+    extensions: Sequence[str],
+    calls: int,
+    rate: float,
+    *,
+    first: int = 0,
+) -> CallsResult:
+    """Place ``calls`` realistic calls through the simulator's call flows, about ``rate``/s.
+
+    Call ``first + i`` goes to extension ``i % len(extensions)``, each extension one call at a
+    time; every extension takes a step every ``len(extensions) / rate`` seconds (staggered), so
+    the whole PBX emits about ``rate`` notifications per second. Each notification's emission
+    is stamped, per extension in order: a receiver matches its k-th state of an extension with
+    the k-th stamp (every step changes the line's status).
+    """
+    count = len(extensions)
+    interval = count / rate
+    stamps: dict[str, list[int]] = {extension: [] for extension in extensions}
+    sent = 0
+
+    async def line(position: int) -> None:
+        nonlocal sent
+        extension = extensions[position]
+        own = stamps[extension]
+        await asyncio.sleep(interval * position / count)
+        for index in range(first + position, first + calls, count):
+            kind = call_kind(index)
+            unique_id = ""
+            for step in CALL_STEPS[kind]:
+                stamp = time.monotonic_ns()
+                if step == "ring":
+                    unique_id = await sim.ring(
+                        extension, f"Caller {index}", f"212555{index % 10000:04d}"
+                    )
+                elif step == "call":
+                    unique_id, _ = await sim.call(
+                        extension,
+                        f"+1646555{index % 10000:04d}",
+                        dial_data=dict(CALL_DIAL_DATA),
+                        auto_answer=False,
+                    )
+                    own.append(stamp)
+                    sent += 1
+                else:
+                    await getattr(sim, step)(unique_id)
+                own.append(stamp)
+                sent += 1
+                await asyncio.sleep(interval)
+
+    start = time.monotonic()
+    await asyncio.gather(*(line(position) for position in range(count)))
+    return CallsResult(calls=calls, sent=sent, seconds=time.monotonic() - start, stamps=stamps)

@@ -79,6 +79,8 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.pbx_device_id: str | None = None
         # The context of the notification being handled: its bus event and states share it.
         self.line_context: Context | None = None
+        # The change being handled and its call details (built once for all who need them).
+        self._line_details: tuple[LineChange, dict[str, Any]] | None = None
         # One DeviceInfo per extension, shared by its entities (about 1 MB per 1,000 lines).
         self.extension_device_infos: dict[str, dr.DeviceInfo] = {}
         self._line_listeners: dict[str, list[LineListener]] = {}
@@ -207,20 +209,29 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Fire the bus event and wake the entities of that one line."""
         # One context per notification: its bus event and the states it changes belong together.
         context = self.line_context = Context()
-        self.hass.bus.async_fire(EVENT_SWITCHVOX, self._event_data(change), context=context)
+        # The call event entity triggers with the same details (built once per change).
+        details = self.line_details = call_details(change.state)
+        self.hass.bus.async_fire(
+            EVENT_SWITCHVOX, self._event_data(change, details), context=context
+        )
         for listener in tuple(self._line_listeners.get(change.extension, ())):
             listener(change)
 
-    def _event_data(self, change: LineChange) -> dict[str, Any]:
+    def call_details(self, change: LineChange) -> dict[str, Any]:
+        """Return the call details of a change: the bus event's and the call event entity's."""
+        if self._line_details is None or self._line_details[0] is not change:
+            self._line_details = (change, call_details(change.state))
+        return self._line_details[1]
+
+    def _event_data(self, change: LineChange, details: dict[str, Any]) -> dict[str, Any]:
         """Return the ``switchvox_event`` data of one change."""
         return {
             "device_id": self.device_id(change.extension),
-            "config_entry_id": self.config_entry.entry_id,
             "extension": change.extension,
             "status": LINE_STATUS_OPTIONS[change.status],
             "previous_status": LINE_STATUS_OPTIONS[change.previous_status],
             "call_event": change.call_event.value if change.call_event else None,
-            **call_details(change.state),
+            **details,
         }
 
     def device_id(self, extension: str) -> str | None:

@@ -8,7 +8,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SwitchvoxConfigEntry
 from .entity import SwitchvoxLineEntity
-from .helpers import call_details
 from .rtapi import CallEvent, LineChange
 
 PARALLEL_UPDATES = 0
@@ -36,10 +35,18 @@ async def async_setup_entry(
 class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
     """Fires when a call on this extension rings, connects, is held, ends or is missed."""
 
+    # The recorder keeps what happened (event_type) and when. The call's details are in the
+    # line sensor's recorded history at the same instant (caller_name, caller_number,
+    # direction) or are not worth a database row per event (the PBX channel id, dial_data):
+    # recorded here, they made every event a new state_attributes row.
+    _unrecorded_attributes = frozenset(
+        {"unique_id", "caller_name", "caller_number", "direction", "dial_data"}
+    )
+
     def _handle_line_change(self, change: LineChange) -> None:
         """Trigger the event a channel change means, if any."""
         if change.call_event is None:
             return
         self._use_line_context()
-        self._trigger_event(change.call_event.value, call_details(change.state))
+        self._trigger_event(change.call_event.value, self.coordinator.call_details(change))
         self.async_write_ha_state()

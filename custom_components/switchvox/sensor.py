@@ -42,6 +42,18 @@ async def async_setup_entry(
 class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
     """The status of one extension's line, following the highest-priority channel."""
 
+    # The recorder keeps the status with who is on the line and which way (caller_name,
+    # caller_number, direction). Not recorded: the extension (constant: it names the entity),
+    # call_start (the time of the call's first state in the history itself), active_channels
+    # (derived, 1 in almost every call) and dial_data (up to 4 KB, set by the automation
+    # that placed the call; it stays in the state, the call event and switchvox_event).
+    _unrecorded_attributes = frozenset({"extension", "call_start", "active_channels", "dial_data"})
+
+    # The attributes last returned and what they were built from: a line changing status
+    # within the same call (answered, held, resumed) keeps them, and they are not rebuilt.
+    _attributes_source: tuple[Any, ...] | None = None
+    _attributes: dict[str, Any]
+
     @property
     def native_value(self) -> str:
         """Return the line status."""
@@ -53,13 +65,24 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
         line = self.coordinator.data[self.extension]
         primary = line.primary
         state = primary.state if primary else None
+        count = len(line.channels)
+        # Callers and start times are shared objects while a call lasts (parsed once).
+        source = (
+            (state.caller, state.direction, state.start_time, state.dial_data, count)
+            if state
+            else (count,)
+        )
+        if source == self._attributes_source:
+            return self._attributes
         caller = state.caller if state else None
-        return {
+        self._attributes_source = source
+        self._attributes = {
             "extension": self.extension,
             "caller_name": caller.name if caller else None,
             "caller_number": caller.number if caller else None,
             "direction": DIRECTION_OPTIONS[state.direction] if state and state.direction else None,
             "call_start": state.start_time.isoformat() if state and state.start_time else None,
-            "active_channels": len(line.channels),
+            "active_channels": count,
             "dial_data": dict(state.dial_data) if state and state.dial_data else None,
         }
+        return self._attributes

@@ -97,6 +97,47 @@ async def test_events_and_arguments_forwarded(
 
 
 @pytest.mark.parametrize("transports", [("websocket",), ("polling",)])
+async def test_messages_delivered_in_order_whichever_path(
+    simulator: SwitchvoxSimulator, transports: tuple[str, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Plain events (delivered at once) and the rest (through socketio) keep their order.
+
+    Malformed packets and other namespaces are dropped without ending the connection.
+    """
+    caplog.set_level(logging.DEBUG, logger=TRANSPORT_LOGGER)
+    events = Events()
+    transport = SocketIOTransport(events.on_event, events.on_drop, transports=transports)
+    await transport.connect(simulator.url, events=("notification",))
+    try:
+        await wait_until(lambda: simulator.connections == 1)
+        (sid,) = [session.sid for session in simulator.session_table]
+        packets = [
+            '21["notification",{"n":1}]',  # with an acknowledgement id: socketio's path
+            '2["notification",{"n":2}]',
+            '2["notification",',  # malformed: socketio's path, which fails
+            '2/other,["notification",{"n":0}]',  # another namespace: not ours
+            '2["notification",{"n":3}] ',  # trailing space: socketio's path
+            '2["other",{"n":0}]',  # an event not asked for
+            '2["notification",{"n":4},"x"]',
+        ]
+        for packet in packets:
+            await simulator.send_packet(sid, packet)
+        await wait_until(lambda: len(events.events) == 4)
+        await asyncio.sleep(0.05)
+        assert events.events == [
+            ("notification", ({"n": 1},)),
+            ("notification", ({"n": 2},)),
+            ("notification", ({"n": 3},)),
+            ("notification", ({"n": 4}, "x")),
+        ]
+        assert transport.connected
+        assert "could not handle" in caplog.text
+    finally:
+        await transport.disconnect()
+    assert events.drops == 0
+
+
+@pytest.mark.parametrize("transports", [("websocket",), ("polling",)])
 async def test_disconnect_leaves_nothing_running(
     simulator: SwitchvoxSimulator, make_client: MakeClient, transports: tuple[str, ...]
 ) -> None:

@@ -16,7 +16,7 @@ import json
 import math
 import re
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from .exceptions import SwitchvoxMessageError
 
@@ -101,10 +101,12 @@ class Account:
     @classmethod
     def from_json(cls, data: object) -> Account | None:
         """Parse an account object; ``None`` when it has no usable extension."""
+        if data is None:
+            return None
         if isinstance(data, (str, int)) and not isinstance(data, bool):
             extension = _text(data)
             return cls(extension=extension) if extension else None
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             return None
         key = _intern_key(data)
         if key is not None and (known := _ACCOUNTS.get(key)) is not None:
@@ -134,7 +136,7 @@ class Endpoint:
         """Parse an endpoint object; ``None`` when absent or not an object."""
         if isinstance(data, str):
             return cls(name=_text(data))
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             return None
         key = _intern_key(data)
         if key is not None and (known := _ENDPOINTS.get(key)) is not None:
@@ -158,7 +160,7 @@ class Remote:
     @classmethod
     def from_json(cls, data: object) -> Remote | None:
         """Parse a remote object; ``None`` when it is not an object."""
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             return None
         key = _intern_key(data)
         if key is not None and (known := _REMOTES.get(key)) is not None:
@@ -166,7 +168,7 @@ class Remote:
         account = data.get("account")
         name = _first_text(data, _REMOTE_NAME_KEYS)
         number = _first_text(data, _REMOTE_NUMBER_KEYS)
-        if isinstance(account, Mapping):
+        if _is_mapping(account):
             name = name or _text(account.get("displayName", account.get("name")))
             number = number or _text(account.get("extension"))
         return _intern(_REMOTES, key, cls(name=name, number=number, raw=_freeze(data)))
@@ -238,7 +240,7 @@ class LineState:
     @classmethod
     def from_json(cls, params: object) -> LineState:
         """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable."""
-        if not isinstance(params, Mapping):
+        if not _is_mapping(params):
             raise SwitchvoxMessageError(f"params is {type(params).__name__}, not an object")
         unique_id = _text(params.get("uniqueId"), MAX_ID_LENGTH)
         if not unique_id:
@@ -251,9 +253,9 @@ class LineState:
             raise SwitchvoxMessageError("status is missing")
         remotes_raw = params.get("remotes")
         remotes: tuple[Remote, ...] = ()
-        if isinstance(remotes_raw, list):
-            parsed = (Remote.from_json(item) for item in remotes_raw[:MAX_REMOTES])
-            remotes = tuple(remote for remote in parsed if remote is not None)
+        if type(remotes_raw) is list or isinstance(remotes_raw, list):
+            parsed = [Remote.from_json(item) for item in remotes_raw[:MAX_REMOTES]]
+            remotes = tuple([remote for remote in parsed if remote is not None])
         display_url = params.get("displayUrl")
         return cls(
             unique_id=unique_id,
@@ -359,7 +361,7 @@ def _from_epoch(number: float) -> datetime | None:
 
 def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> JsonObject | None:
     """Return ``value`` frozen if it is a JSON object that serialises within ``limit`` bytes."""
-    if not isinstance(value, Mapping):
+    if value is None or not _is_mapping(value):
         return None
     if _small_flat_ascii(value, limit):
         return _freeze(value)
@@ -449,7 +451,12 @@ def _json_int(text: str) -> int | str:
 
 def _object(value: object) -> JsonObject | None:
     """Return ``value`` frozen when it is an object, else ``None``."""
-    return _freeze(value) if isinstance(value, Mapping) else None
+    return _freeze(value) if value is not None and _is_mapping(value) else None
+
+
+def _is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    """Return whether ``value`` is a mapping (decoded JSON objects are dicts: checked first)."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _freeze(value: Mapping[Any, Any]) -> JsonObject:

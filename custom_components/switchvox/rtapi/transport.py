@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 import contextlib
 import inspect
+import json
 import logging
 import signal
 import socket
@@ -56,6 +57,11 @@ _TRANSPORT_ERRORS: Final = (socketio_v4.exceptions.ConnectionError, aiohttp.Clie
 
 # Engine.IO's MESSAGE packet type: socket.io events ride in these.
 _MESSAGE: Final = 4
+# A socket.io EVENT packet of the default namespace without an acknowledgement id: "2[...]",
+# and the Engine.IO MESSAGE packet ("4") carrying one over a WebSocket.
+_PLAIN_EVENT: Final = "2["
+_PLAIN_MESSAGE: Final = "42["
+_decode_json: Final = json.JSONDecoder().raw_decode
 # Characters of one received message kept for diagnostics.
 MAX_RECORDED_MESSAGE: Final = 8192
 
@@ -197,6 +203,7 @@ class SocketIOTransport:
         self._transports = list(transports)
         self._session: aiohttp.ClientSession | None = None
         self._sio: Any = None
+        self._events: frozenset[str] = frozenset()
         self._closing = False
         self._dropped = False
         self._last_received = 0.0
@@ -225,11 +232,12 @@ class SocketIOTransport:
             http_session=self._session,
             request_timeout=self._request_timeout,
         )
+        self._events = frozenset(events)
         for event in events:
             sio.on(event, self._make_handler(event))
         sio.on("disconnect", self._handle_disconnect)
         self._sio = sio
-        self._track_received(sio.eio)
+        self._track_received(sio)
         try:
             await sio.connect(url, transports=self._transports, socketio_v4_path=SOCKETIO_PATH)
         except BaseException as err:
@@ -345,15 +353,47 @@ class SocketIOTransport:
             await self._close_session()
 
     def _track_websockets(self, session: aiohttp.ClientSession) -> None:
-        """Remember every WebSocket engineio opens on ``session``, to close them all on release."""
+        """Remember every WebSocket engineio opens on ``session``, to close them all on release.
+
+        Each one also delivers our plain events as it reads them (see :meth:`_deliver`):
+        engineio's read loop only sees the other messages.
+        """
         ws_connect = session.ws_connect
 
         async def tracked(*args: Any, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
             ws: aiohttp.ClientWebSocketResponse = await ws_connect(*args, **kwargs)
             self._websockets.append(ws)
+            self._deliver_while_reading(ws)
             return ws
 
         session.ws_connect = tracked  # type: ignore[method-assign,assignment]
+
+    def _deliver_while_reading(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Deliver Engine.IO messages carrying a plain event of ours ("42[...]") as read.
+
+        engineio_v3 would turn each into a packet (encoding the text to bytes and back, and
+        trying it as JSON first), then hand it to :meth:`_track_received`'s wrapper.
+        """
+        receive = ws.receive
+        loop = asyncio.get_running_loop()
+
+        async def receive_undelivered(*args: Any, **kwargs: Any) -> aiohttp.WSMessage:
+            while True:
+                message = await receive(*args, **kwargs)
+                data = message.data
+                if type(data) is not str or not data.startswith(_PLAIN_MESSAGE):
+                    return message
+                sio = self._sio
+                if sio is None or not self._deliver(sio, data, 2):
+                    return message
+                self._last_received = loop.time()
+                if (received := self._received) is not None:
+                    # The socket.io packet, as _track_received records it.
+                    received.append(
+                        ReceivedMessage(time.time(), data[1 : MAX_RECORDED_MESSAGE + 1])
+                    )
+
+        ws.receive = receive_undelivered  # type: ignore[method-assign]
 
     async def _close_session(self) -> None:
         """Close this connection's own aiohttp session."""
@@ -369,22 +409,65 @@ class SocketIOTransport:
 
         return handler
 
-    def _track_received(self, eio: Any) -> None:
-        """Note the time of every Engine.IO packet received (pongs included)."""
+    def _track_received(self, sio: Any) -> None:
+        """Note the time of every Engine.IO packet received, and deliver messages in order.
+
+        engineio_v3 hands every message to socketio_v4 in a task of its own, which decodes it
+        again and awaits the handler: a task, two packet objects and a coroutine per message.
+        Here a plain event of ours ("2[...]", no namespace, no acknowledgement) is decoded
+        once and delivered at once; any other message goes through socketio, awaited here
+        rather than in a task, so that messages are handled one after the other, in the
+        order they arrived, either way.
+        """
+        eio = sio.eio
         loop = asyncio.get_running_loop()
         self._last_received = loop.time()
         receive_packet = eio._receive_packet  # noqa: SLF001
-
+        handle_message = sio._handle_eio_message  # noqa: SLF001
         received = self._received
 
         async def track(pkt: Any) -> None:
             self._last_received = loop.time()
-            if received is not None and pkt.packet_type == _MESSAGE and type(pkt.data) is str:
-                # As received, for diagnostics: a slice bounds what a huge message keeps alive.
-                received.append(ReceivedMessage(time.time(), pkt.data[:MAX_RECORDED_MESSAGE]))
-            await receive_packet(pkt)
+            if pkt.packet_type != _MESSAGE:
+                await receive_packet(pkt)
+                return
+            data = pkt.data
+            if type(data) is str:
+                if received is not None:
+                    # As received, for diagnostics: a slice bounds what a huge message keeps.
+                    received.append(ReceivedMessage(time.time(), data[:MAX_RECORDED_MESSAGE]))
+                if data.startswith(_PLAIN_EVENT) and self._deliver(sio, data, 1):
+                    return
+            try:
+                await handle_message(data)
+            except Exception:  # noqa: BLE001 - a bad message must not end engineio's read loop
+                _LOGGER.debug(
+                    "Dropped a socket.io message socketio could not handle", exc_info=True
+                )
 
         eio._receive_packet = track  # noqa: SLF001
+
+    def _deliver(self, sio: Any, data: str, start: int) -> bool:
+        """Deliver a plain socket.io event of ours (its JSON at ``start`` in ``data``).
+
+        Return False, having done nothing, to leave the message to socketio.
+        """
+        if sio._binary_packet is not None:  # noqa: SLF001 - attachments of a binary packet
+            return False
+        try:
+            payload, end = _decode_json(data, start)
+        except ValueError:
+            return False
+        if end != len(data) or type(payload) is not list or not payload:
+            return False
+        event = payload[0]
+        if type(event) is not str or event not in self._events:
+            return False
+        try:
+            self._on_event(event, tuple(payload[1:]))
+        except Exception:
+            _LOGGER.exception("Handling a %s event failed", event)
+        return True
 
     async def _watch(self, eio: Any) -> None:
         """Report the connection dead once nothing arrived for ping interval + ping timeout.
@@ -409,9 +492,9 @@ class SocketIOTransport:
     async def _handle_disconnect(self) -> None:
         """Tell the owner the connection dropped, once (not for a disconnect we asked for).
 
-        engineio runs the handler of every received message in a task of its own but reports
-        a closing packet at once: yield first, so that messages which arrived before the drop
-        (the response to logout, say) are delivered before it.
+        Messages are delivered as they are read (see :meth:`_track_received`), so those that
+        arrived before the drop (the response to logout, say) are delivered before it; the
+        yield first lets anything they started run before the drop is reported.
         """
         if self._closing or self._dropped:
             return
