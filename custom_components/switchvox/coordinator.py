@@ -209,16 +209,14 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Fire the bus event and wake the entities of that one line."""
         # One context per notification: its bus event and the states it changes belong together.
         context = self.line_context = Context()
-        # The call event entity triggers with the same details (built once per change).
-        details = self.line_details = call_details(change.state)
         self.hass.bus.async_fire(
-            EVENT_SWITCHVOX, self._event_data(change, details), context=context
+            EVENT_SWITCHVOX, self._event_data(change, self.call_details(change)), context=context
         )
         for listener in tuple(self._line_listeners.get(change.extension, ())):
             listener(change)
 
     def call_details(self, change: LineChange) -> dict[str, Any]:
-        """Return the call details of a change: the bus event's and the call event entity's."""
+        """Return the call details of a change, built once for the bus event and the entity."""
         if self._line_details is None or self._line_details[0] is not change:
             self._line_details = (change, call_details(change.state))
         return self._line_details[1]
@@ -227,6 +225,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Return the ``switchvox_event`` data of one change."""
         return {
             "device_id": self.device_id(change.extension),
+            "config_entry_id": self.config_entry.entry_id,
             "extension": change.extension,
             "status": LINE_STATUS_OPTIONS[change.status],
             "previous_status": LINE_STATUS_OPTIONS[change.previous_status],

@@ -91,10 +91,7 @@ async def test_incoming_call_events(hass: HomeAssistant, simulator: SwitchvoxSim
     first: Event[Any] = bus[0]
     device = dr.async_get(hass).async_get(first.data["device_id"])
     assert device is not None
-    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
-    assert (DOMAIN, f"{entry_id}_101") in device.identifiers
-    # switchvox_event no longer carries config_entry_id (the device names the entry).
-    assert "config_entry_id" not in first.data
+    assert (DOMAIN, f"{first.data['config_entry_id']}_101") in device.identifiers
     assert first.data["extension"] == "101"
     assert first.data["unique_id"] == uid
     assert first.data["caller_name"] == "Zed Zhou"
