@@ -42,12 +42,12 @@ async def test_entities_snapshot(
         state = hass.states.get(entity_entry.entity_id)
         assert state == snapshot(name=f"{entity_entry.entity_id}-state")
         assert entity_entry.device_id
-        device = device_registry.async_get(entity_entry.device_id, include_child_devices=False)
+        device = device_registry.async_get(entity_entry.device_id)
         # The simulator's port is random: the URL is checked apart from the snapshot.
         assert device == snapshot(
             name=f"{entity_entry.entity_id}-device", exclude=props("configuration_url")
         )
-        assert device is not None
+        assert isinstance(device, dr.DeviceEntry)
         assert device.configuration_url in (None, f"http://127.0.0.1:{simulator.port}/")
 
 
