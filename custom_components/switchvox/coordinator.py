@@ -12,42 +12,26 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.core import Context, HomeAssistant, callback
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryError,
-    ConfigEntryNotReady,
-    HomeAssistantError,
-)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import (
-    CONF_EXTENSION,
-    DOMAIN,
-    EVENT_SWITCHVOX,
-    LINE_STATUS_OPTIONS,
-    LOGGER,
-)
-from .helpers import (
-    call_details,
-    client_from_config,
-    extension_device_key,
-    watched_extensions,
-)
-from .issues import async_update_refused_issue, async_update_user_action_issue, user_action_key
+from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER
+from .helpers import client_from_config, raise_setup_failure, watched_extensions
+from .issues import async_update_refused_issue, async_update_user_action_issue
+from .line_events import LineUpdate, event_data
 from .rtapi import (
     Line,
     LineChange,
     SwitchvoxError,
     SwitchvoxRpcError,
     SwitchvoxSession,
-    is_refused_login,
     needs_user_action,
 )
 
 type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
-type LineListener = Callable[[LineChange], None]
+type LineListener = Callable[[LineUpdate], None]
 
 
 class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
@@ -77,14 +61,11 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.data = self.session.lines
         # The PBX's device registry id, parent of the extension devices (set at setup).
         self.pbx_device_id: str | None = None
-        # The context of the notification being handled: its bus event and states share it.
-        self.line_context: Context | None = None
-        # The change being handled and its call details (built once for all who need them).
-        self._line_details: tuple[LineChange, dict[str, Any]] | None = None
         # One DeviceInfo per extension, shared by its entities (about 1 MB per 1,000 lines).
         self.extension_device_infos: dict[str, dr.DeviceInfo] = {}
         self._line_listeners: dict[str, list[LineListener]] = {}
-        self._device_ids: dict[str, str] = {}
+        # Device registry id by extension, noted by the entities as they are added.
+        self.device_ids: dict[str, str] = {}
         self._outage_reported = False
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
@@ -105,30 +86,11 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         return self.session.lines
 
     async def async_start(self) -> None:
-        """Open the first session, then keep it open in the background.
-
-        A refused login asks for the new password; a failure only the user can fix (the
-        certificate, the API permission) says what to change; anything else is retried.
-        """
+        """Open the first session (or say why not), then keep it open in the background."""
         try:
             await self.session.start()
         except SwitchvoxError as err:
-            placeholders = {"host": self.host, "extension": self.session.extension}
-            if is_refused_login(err):
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="invalid_auth"
-                ) from err
-            if needs_user_action(err):
-                raise ConfigEntryError(
-                    translation_domain=DOMAIN,
-                    translation_key=user_action_key(err),
-                    translation_placeholders=placeholders,
-                ) from err
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders=placeholders,
-            ) from err
+            raise_setup_failure(err, self.host, self.session.extension)
         self.config_entry.async_create_background_task(
             self.hass, self.session.run(), f"{DOMAIN} session {self.config_entry.title}"
         )
@@ -207,40 +169,8 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
     def line_changed(self, change: LineChange) -> None:
         """Fire the bus event and wake the entities of that one line."""
-        # One context per notification: its bus event and the states it changes belong together.
-        context = self.line_context = Context()
-        self.hass.bus.async_fire(
-            EVENT_SWITCHVOX, self._event_data(change, self.call_details(change)), context=context
-        )
+        update = LineUpdate.from_change(change)
+        data = event_data(update, self.device_ids.get(change.extension), self.config_entry.entry_id)
+        self.hass.bus.async_fire(EVENT_SWITCHVOX, data, context=update.context)
         for listener in tuple(self._line_listeners.get(change.extension, ())):
-            listener(change)
-
-    def call_details(self, change: LineChange) -> dict[str, Any]:
-        """Return the call details of a change, built once for the bus event and the entity."""
-        if self._line_details is None or self._line_details[0] is not change:
-            self._line_details = (change, call_details(change.state))
-        return self._line_details[1]
-
-    def _event_data(self, change: LineChange, details: dict[str, Any]) -> dict[str, Any]:
-        """Return the ``switchvox_event`` data of one change."""
-        return {
-            "device_id": self.device_id(change.extension),
-            "config_entry_id": self.config_entry.entry_id,
-            "extension": change.extension,
-            "status": LINE_STATUS_OPTIONS[change.status],
-            "previous_status": LINE_STATUS_OPTIONS[change.previous_status],
-            "call_event": change.call_event.value if change.call_event else None,
-            **details,
-        }
-
-    def device_id(self, extension: str) -> str | None:
-        """Return the device registry id of an extension's device."""
-        if (device_id := self._device_ids.get(extension)) is None:
-            device = dr.async_get(self.hass).async_get_device_by_identifier(
-                (DOMAIN, extension_device_key(self.config_entry, extension)),
-                self.config_entry.entry_id,
-            )
-            if device is None:
-                return None
-            device_id = self._device_ids[extension] = device.id
-        return device_id
+            listener(update)

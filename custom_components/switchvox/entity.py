@@ -11,7 +11,7 @@ from yarl import URL
 from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .helpers import extension_device_key
-from .rtapi import LineChange
+from .line_events import LineUpdate
 
 
 def pbx_device_info(entry: SwitchvoxConfigEntry) -> DeviceInfo:
@@ -77,18 +77,15 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
         return self.coordinator.extension_available(self.extension)
 
     async def async_added_to_hass(self) -> None:
-        """Listen to this extension's line only."""
+        """Listen to this extension's line only; tell the bus event which device it is."""
         await super().async_added_to_hass()
+        if self.registry_entry is not None and self.registry_entry.device_id is not None:
+            self.coordinator.device_ids[self.extension] = self.registry_entry.device_id
         self.async_on_remove(
-            self.coordinator.async_add_line_listener(self.extension, self._handle_line_change)
+            self.coordinator.async_add_line_listener(self.extension, self._handle_line_update)
         )
 
-    def _handle_line_change(self, change: LineChange) -> None:
-        """Write the new state of this line."""
-        self._use_line_context()
+    def _handle_line_update(self, update: LineUpdate) -> None:
+        """Write the new state of this line, under the context of the change."""
+        self.async_set_context(update.context)
         self.async_write_ha_state()
-
-    def _use_line_context(self) -> None:
-        """Write under the context of the notification being handled."""
-        if (context := self.coordinator.line_context) is not None:
-            self.async_set_context(context)

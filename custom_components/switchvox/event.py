@@ -8,7 +8,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SwitchvoxConfigEntry
 from .entity import SwitchvoxLineEntity
-from .rtapi import CallEvent, LineChange
+from .line_events import LineUpdate
+from .rtapi import CallEvent
 
 PARALLEL_UPDATES = 0
 
@@ -43,10 +44,10 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
         {"unique_id", "caller_name", "caller_number", "direction", "dial_data"}
     )
 
-    def _handle_line_change(self, change: LineChange) -> None:
+    def _handle_line_update(self, update: LineUpdate) -> None:
         """Trigger the event a channel change means, if any."""
-        if change.call_event is None:
+        if (call_event := update.change.call_event) is None:
             return
-        self._use_line_context()
-        self._trigger_event(change.call_event.value, self.coordinator.call_details(change))
+        self.async_set_context(update.context)
+        self._trigger_event(call_event.value, update.details)
         self.async_write_ha_state()

@@ -1,22 +1,29 @@
-"""Small shared pieces: an entry's client and extensions, call details, action errors."""
+"""Small shared pieces: an entry's client and extensions, and client errors as Home Assistant's."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
 
-from .const import CONF_EXTENSION, CONF_EXTENSIONS, DIRECTION_OPTIONS, DOMAIN
+from .const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from .issues import user_action_key
 from .rtapi import (
-    LineState,
     SwitchvoxClient,
     SwitchvoxError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    is_refused_login,
+    needs_user_action,
 )
 
 
@@ -44,19 +51,28 @@ def extension_device_key(entry: ConfigEntry, extension: str) -> str:
     return f"{entry.entry_id}_{extension}"
 
 
-def call_details(state: LineState) -> dict[str, Any]:
-    """Return who is on the other end of a channel and how the call started.
+def raise_setup_failure(err: SwitchvoxError, host: str, extension: str) -> NoReturn:
+    """Raise what a failed first session means for the entry.
 
-    The call event entity and the ``switchvox_event`` bus event carry the same fields.
+    A refused login asks for the new password; a failure only the user can fix (the
+    certificate, the API permission) says what to change; anything else is retried.
     """
-    caller = state.caller
-    return {
-        "unique_id": state.unique_id,
-        "caller_name": caller.name if caller else None,
-        "caller_number": caller.number if caller else None,
-        "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
-        "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
-    }
+    placeholders = {"host": host, "extension": extension}
+    if is_refused_login(err):
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth"
+        ) from err
+    if needs_user_action(err):
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key=user_action_key(err),
+            translation_placeholders=placeholders,
+        ) from err
+    raise ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders=placeholders,
+    ) from err
 
 
 def switchvox_exception_handler[**P, R](

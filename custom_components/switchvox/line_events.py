@@ -1,0 +1,59 @@
+"""What one line change tells Home Assistant: its call details and the ``switchvox_event``.
+
+The coordinator builds one :class:`LineUpdate` per change and hands it to the bus event and to
+the entities of that line, so the call details are built once and everything the change causes
+shares one context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.core import Context
+
+from .const import DIRECTION_OPTIONS, LINE_STATUS_OPTIONS
+from .rtapi import LineChange, LineState
+
+
+@dataclass(frozen=True, slots=True)
+class LineUpdate:
+    """One change of a line, with the context its bus event and state writes share."""
+
+    change: LineChange
+    context: Context
+    details: dict[str, Any]
+
+    @classmethod
+    def from_change(cls, change: LineChange) -> LineUpdate:
+        """Return the update of ``change`` under a new context."""
+        return cls(change, Context(), call_details(change.state))
+
+
+def call_details(state: LineState) -> dict[str, Any]:
+    """Return who is on the other end of a channel and how the call started.
+
+    The call event entity and the ``switchvox_event`` bus event carry the same fields.
+    """
+    caller = state.caller
+    return {
+        "unique_id": state.unique_id,
+        "caller_name": caller.name if caller else None,
+        "caller_number": caller.number if caller else None,
+        "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
+        "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+    }
+
+
+def event_data(update: LineUpdate, device_id: str | None, entry_id: str) -> dict[str, Any]:
+    """Return the data of the ``switchvox_event`` of one line change."""
+    change = update.change
+    return {
+        "device_id": device_id,
+        "config_entry_id": entry_id,
+        "extension": change.extension,
+        "status": LINE_STATUS_OPTIONS[change.status],
+        "previous_status": LINE_STATUS_OPTIONS[change.previous_status],
+        "call_event": change.call_event.value if change.call_event else None,
+        **update.details,
+    }
