@@ -655,3 +655,21 @@ async def test_missed_call_blueprint_never_skips_a_call_without_number(
     await hass.async_block_till_done()
     assert len(missed_call_automation) == 1
     assert missed_call_automation[0].data["caller"] == "Unknown caller"
+
+
+def test_readme_performance_matches_results() -> None:
+    """Every figure of the committed benchmark results appears in the README's Performance table.
+
+    Both come from one run of ./scripts/bench: a README edited by hand, or results re-run
+    without the README, fails here.
+    """
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text(encoding="utf-8"))
+    assert results["mode"] == "full"
+    section = readme_section("Performance")
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", table))
+    missing = {
+        row["figure"]: sorted(set(re.findall(r"\d[\d,]*(?:\.\d+)?", row["value"])) - numbers)
+        for row in results["table"]
+    }
+    assert {figure: gone for figure, gone in missing.items() if gone} == {}
