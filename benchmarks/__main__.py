@@ -316,6 +316,10 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
                 layer: _medians(layer_runs, "layers_us", layer)
                 for layer in layer_runs[0]["layers_us"]
             },
+            "with_all_events_listener": {
+                key: _medians(layer_runs, "with_all_events_listener", key)
+                for key in ("total_us", "garbage_collection_us")
+            },
         }
     return results
 
@@ -430,6 +434,15 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
                     f"{LAYER_NAMES.get(name, name)} {value:.0f}" for name, value in shares.items()
                 ),
                 f"bare socket.io client {layers['raw_client_us']:.1f} µs",
+                "",
+            )
+        )
+        listened = layers["with_all_events_listener"]
+        rows.append(
+            (
+                "  same, a listener of all events (as the recorder's)",
+                f"{listened['total_us']:.0f} µs, GC {listened['garbage_collection_us']:.0f}",
+                "switchvox_event is then the context's origin",
                 "",
             )
         )
