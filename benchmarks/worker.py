@@ -409,6 +409,11 @@ async def scenario_latency(link: Link, port: int, opts: Options) -> dict[str, An
     return {"raw": baseline, "integration": integration}
 
 
+@callback
+def _ignore_event(event: Event[Any]) -> None:
+    """Listen to every event, as the recorder does, and do nothing."""
+
+
 async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str, Any]:
     """Highest sustained rate: bare client floor, integration, and bare state writes."""
     watched = extensions(opts["extensions"])
@@ -432,6 +437,10 @@ async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str,
         sensors = SensorSamples(hass)
         await measured_stream(link, sensors.samples, opts["start"], 0.5, len(watched))
         integration = await ladder(link, sensors.samples, **ladder_opts)
+        # As in an install with the recorder, minus its database: a listener of all events.
+        remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
+        all_events = await ladder(link, sensors.samples, **ladder_opts)
+        remove_listener()
         # Where the floor is: the same, with Home Assistant's heap moved out of the collector's
         # reach (gc.freeze), so that full collections no longer stall the loop for 0.3-0.6 s.
         gc.collect()
@@ -447,6 +456,7 @@ async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str,
         "transport": transport,
         "integration": integration,
         "integration_gc_frozen": frozen,
+        "integration_all_events_listener": all_events,
         "bare_state_writes_per_s": sorted(bare)[len(bare) // 2],
     }
 
@@ -597,11 +607,6 @@ async def thread_cpu_per_message(
     await drain(samples, sent["sent"])
     cpu = time.thread_time_ns() - start
     return cpu / max(1, samples.count) / 1e3, samples.count
-
-
-@callback
-def _ignore_event(event: Event[Any]) -> None:
-    """Listen to every event, as the recorder does, and do nothing."""
 
 
 async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any]:
