@@ -11,6 +11,7 @@ from custom_components.switchvox.rtapi import (
     TOPIC_LINE_STATE,
     LineState,
     LineStatus,
+    ModelCache,
     RpcResponse,
     SwitchvoxClient,
     SwitchvoxMessageError,
@@ -127,6 +128,25 @@ def test_line_state_from_json(params: Any) -> None:
     except SwitchvoxMessageError:
         return
     check_line_state(state)
+
+
+def parsed_content(params: object, cache: ModelCache | None) -> str:
+    """Return what parsing ``params`` gives (raw payloads of the models included), as text."""
+    try:
+        state = LineState.from_json(params, cache)
+    except SwitchvoxMessageError as err:
+        return f"error: {err}"
+    models = (state.account, state.endpoint, *state.remotes, state.queue)
+    return repr((state, [None if model is None else dict(model.raw) for model in models]))
+
+
+@FUZZ
+@given(batch=st.lists(line_params | json_values, max_size=8))
+def test_line_state_cache_parses_equal(batch: list[Any]) -> None:
+    """Parsing with a (small, often full) model cache gives what parsing without one gives."""
+    cache = ModelCache(size=3, timestamps=2)
+    for params in batch + batch[::-1]:
+        assert parsed_content(params, cache) == parsed_content(params, None)
 
 
 @FUZZ

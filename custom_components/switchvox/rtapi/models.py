@@ -99,7 +99,7 @@ class Account:
     raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: object) -> Account | None:
+    def from_json(cls, data: object, cache: ModelCache | None = None) -> Account | None:
         """Parse an account object; ``None`` when it has no usable extension."""
         if data is None:
             return None
@@ -108,8 +108,7 @@ class Account:
             return cls(extension=extension) if extension else None
         if not _is_mapping(data):
             return None
-        key = _intern_key(data)
-        if key is not None and (known := _ACCOUNTS.get(key)) is not None:
+        if cache is not None and (known := cache.accounts.get(data)) is not None:
             return known
         extension = _text(data.get("extension"))
         if not extension:
@@ -120,7 +119,7 @@ class Account:
             name=_text(data.get("displayName", data.get("name", data.get("fullName")))),
             raw=_freeze(data),
         )
-        return _intern(_ACCOUNTS, key, account)
+        return account if cache is None else cache.accounts.remember(data, account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,21 +131,20 @@ class Endpoint:
     raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: object) -> Endpoint | None:
+    def from_json(cls, data: object, cache: ModelCache | None = None) -> Endpoint | None:
         """Parse an endpoint object; ``None`` when absent or not an object."""
         if isinstance(data, str):
             return cls(name=_text(data))
         if not _is_mapping(data):
             return None
-        key = _intern_key(data)
-        if key is not None and (known := _ENDPOINTS.get(key)) is not None:
+        if cache is not None and (known := cache.endpoints.get(data)) is not None:
             return known
         endpoint = cls(
             id=_text(data.get("id", data.get("endpointId"))),
             name=_text(data.get("name", data.get("label"))),
             raw=_freeze(data),
         )
-        return _intern(_ENDPOINTS, key, endpoint)
+        return endpoint if cache is None else cache.endpoints.remember(data, endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +156,11 @@ class Remote:
     raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: object) -> Remote | None:
+    def from_json(cls, data: object, cache: ModelCache | None = None) -> Remote | None:
         """Parse a remote object; ``None`` when it is not an object."""
         if not _is_mapping(data):
             return None
-        key = _intern_key(data)
-        if key is not None and (known := _REMOTES.get(key)) is not None:
+        if cache is not None and (known := cache.remotes.get(data)) is not None:
             return known
         account = data.get("account")
         name = _first_text(data, _REMOTE_NAME_KEYS)
@@ -171,41 +168,92 @@ class Remote:
         if _is_mapping(account):
             name = name or _text(account.get("displayName", account.get("name")))
             number = number or _text(account.get("extension"))
-        return _intern(_REMOTES, key, cls(name=name, number=number, raw=_freeze(data)))
+        remote = cls(name=name, number=number, raw=_freeze(data))
+        return remote if cache is None else cache.remotes.remember(data, remote)
 
 
-# Accounts, endpoints and remotes repeat in every notification of a line or a call. The models
-# are immutable, so an equal flat payload gets the model parsed before: no parse, and no copy
-# for the garbage collector's oldest generation to fill up with (each table bounded).
-type _InternKey = tuple[tuple[str, str | int | None], ...]
-_INTERN_LIMIT: Final = 4096
-_ACCOUNTS: Final[dict[_InternKey, Account]] = {}
-_ENDPOINTS: Final[dict[_InternKey, Endpoint]] = {}
-_REMOTES: Final[dict[_InternKey, Remote]] = {}
+# The key of a small flat payload: its items, in order.
+type _FlatKey = tuple[tuple[str, str | int | None], ...]
+# Models remembered per kind and cache; a full table is forgotten at once.
+MODEL_CACHE_SIZE: Final = 4096
+TIMESTAMP_CACHE_SIZE: Final = 256
+# Payloads with more keys than this are parsed every time: they make costly keys.
+_MAX_FLAT_KEYS: Final = 8
 
 
-def _intern_key(data: Mapping[Any, Any]) -> _InternKey | None:
-    """Return the content of a small flat payload of text and integers as a key, else None.
+class _ModelTable[ModelT]:
+    """Models by the content of the small flat payload (text, integers, nulls) parsed into them.
+
+    The key is the payload's items, built and hashed in C. An equal key means an equal payload
+    when its values are text or null; integers compare equal to booleans and floats (1 == True
+    == 1.0), so a key holding one is checked for exact types on a hit.
+    """
+
+    __slots__ = ("_entries", "_limit")
+
+    def __init__(self, limit: int) -> None:
+        self._entries: dict[_FlatKey, tuple[ModelT, bool]] = {}
+        self._limit = limit
+
+    def __len__(self) -> int:
+        """Return how many models are remembered."""
+        return len(self._entries)
+
+    def get(self, data: Mapping[Any, Any]) -> ModelT | None:
+        """Return the model parsed before from a payload equal to ``data``, if any."""
+        if type(data) is not dict or len(data) > _MAX_FLAT_KEYS:
+            return None
+        try:
+            entry = self._entries.get(tuple(data.items()))
+        except TypeError:  # an unhashable value (a list, an object): not flat
+            return None
+        if entry is None:
+            return None
+        model, exact = entry
+        return model if exact or _flat_key(data) is not None else None
+
+    def remember(self, data: Mapping[Any, Any], model: ModelT) -> ModelT:
+        """Remember ``model`` as the parse of ``data`` when it is small and flat."""
+        if type(data) is dict and len(data) <= _MAX_FLAT_KEYS:
+            key = _flat_key(data)
+            if key is not None:
+                if len(self._entries) >= self._limit:
+                    self._entries.clear()
+                exact = not any(type(value) is int for _name, value in key)
+                self._entries[key] = (model, exact)
+        return model
+
+
+def _flat_key(data: dict[Any, Any]) -> _FlatKey | None:
+    """Return the items of a payload of text keys and text, integer or null values, else None.
 
     Booleans and floats are left out: True == 1 and 1.0 == 1 would make unequal payloads equal.
     """
-    if type(data) is not dict or len(data) > 8:
-        return None
     for key, value in data.items():
         if type(key) is not str or not (value is None or type(value) in (str, int)):
             return None
     return tuple(data.items())
 
 
-def _intern[ModelT](
-    table: dict[_InternKey, ModelT], key: _InternKey | None, model: ModelT
-) -> ModelT:
-    """Remember ``model`` as the parse of ``key`` (forgetting all once the table is full)."""
-    if key is not None:
-        if len(table) >= _INTERN_LIMIT:
-            table.clear()
-        table[key] = model
-    return model
+class ModelCache:
+    """The models one client parsed recently, reused while the payloads they came from repeat.
+
+    Accounts, endpoints, remotes and timestamps repeat in every notification of a line or a
+    call, and the models are immutable: an equal payload gets the model parsed before, with no
+    parse and no copy for the garbage collector's oldest generation to fill up with. A cache
+    belongs to one client (a library keeps no process-wide state); each table is bounded.
+    """
+
+    __slots__ = ("accounts", "endpoints", "remotes", "timestamp")
+
+    def __init__(
+        self, size: int = MODEL_CACHE_SIZE, timestamps: int = TIMESTAMP_CACHE_SIZE
+    ) -> None:
+        self.accounts: _ModelTable[Account] = _ModelTable(size)
+        self.endpoints: _ModelTable[Endpoint] = _ModelTable(size)
+        self.remotes: _ModelTable[Remote] = _ModelTable(size)
+        # A channel's startTime repeats, and serverTime within a second.
+        self.timestamp = functools.lru_cache(maxsize=timestamps)(_parse_timestamp_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,14 +286,17 @@ class LineState:
         return self.remotes[0] if self.remotes else None
 
     @classmethod
-    def from_json(cls, params: object) -> LineState:
-        """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable."""
+    def from_json(cls, params: object, cache: ModelCache | None = None) -> LineState:
+        """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable.
+
+        ``cache`` (one per client) reuses models of payloads seen before; results are equal.
+        """
         if not _is_mapping(params):
             raise SwitchvoxMessageError(f"params is {type(params).__name__}, not an object")
         unique_id = _text(params.get("uniqueId"), MAX_ID_LENGTH)
         if not unique_id:
             raise SwitchvoxMessageError("uniqueId is missing")
-        account = Account.from_json(params.get("account"))
+        account = Account.from_json(params.get("account"), cache)
         if account is None:
             raise SwitchvoxMessageError("account.extension is missing")
         raw_status = params.get("status")
@@ -254,7 +305,7 @@ class LineState:
         remotes_raw = params.get("remotes")
         remotes: tuple[Remote, ...] = ()
         if type(remotes_raw) is list or isinstance(remotes_raw, list):
-            parsed = [Remote.from_json(item) for item in remotes_raw[:MAX_REMOTES]]
+            parsed = [Remote.from_json(item, cache) for item in remotes_raw[:MAX_REMOTES]]
             remotes = tuple([remote for remote in parsed if remote is not None])
         display_url = params.get("displayUrl")
         return cls(
@@ -262,16 +313,16 @@ class LineState:
             account=account,
             status=LineStatus.parse(raw_status),
             raw_status=valid_text(raw_status[:MAX_TEXT_LENGTH]),
-            endpoint=Endpoint.from_json(params.get("endpoint")),
-            start_time=parse_timestamp(params.get("startTime")),
-            server_time=parse_timestamp(params.get("serverTime")),
+            endpoint=Endpoint.from_json(params.get("endpoint"), cache),
+            start_time=parse_timestamp(params.get("startTime"), cache),
+            server_time=parse_timestamp(params.get("serverTime"), cache),
             remotes=remotes,
             direction=Direction.parse(params.get("direction")),
             dial_data=bounded_json_object(params.get("dialData")),
             conference=_object(params.get("conference")),
             intercom=_object(params.get("intercom")),
             display_url=_text(display_url) if isinstance(display_url, str) else None,
-            queue=Account.from_json(params.get("queueId")),
+            queue=Account.from_json(params.get("queueId"), cache),
         )
 
 
@@ -308,14 +359,13 @@ class RpcResponse:
         return cls(response_id, result=data["result"])
 
 
-def parse_timestamp(value: object) -> datetime | None:
+def parse_timestamp(value: object, cache: ModelCache | None = None) -> datetime | None:
     """Parse an ISO-8601 string or epoch seconds/milliseconds into an aware UTC datetime."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
-        # Notifications repeat the same texts (a channel's startTime, serverTime within a second).
-        if len(value) <= 64:
-            return _parse_timestamp_text_cached(value)
+        if cache is not None and len(value) <= 64:
+            return cache.timestamp(value)
         return _parse_timestamp_text(value)
     if isinstance(value, (int, float)):
         try:
@@ -342,9 +392,6 @@ def _parse_timestamp_text(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-_parse_timestamp_text_cached: Final = functools.lru_cache(maxsize=256)(_parse_timestamp_text)
 
 
 def _from_epoch(number: float) -> datetime | None:
