@@ -293,36 +293,44 @@ class LineState:
         """
         if not _is_mapping(params):
             raise SwitchvoxMessageError(f"params is {type(params).__name__}, not an object")
-        unique_id = _text(params.get("uniqueId"), MAX_ID_LENGTH)
+        get = params.get
+        unique_id = _text(get("uniqueId"), MAX_ID_LENGTH)
         if not unique_id:
             raise SwitchvoxMessageError("uniqueId is missing")
-        account = Account.from_json(params.get("account"), cache)
+        account = Account.from_json(get("account"), cache)
         if account is None:
             raise SwitchvoxMessageError("account.extension is missing")
-        raw_status = params.get("status")
+        raw_status = get("status")
         if not isinstance(raw_status, str):
             raise SwitchvoxMessageError("status is missing")
-        remotes_raw = params.get("remotes")
+        remotes_raw = get("remotes")
         remotes: tuple[Remote, ...] = ()
         if type(remotes_raw) is list or isinstance(remotes_raw, list):
             parsed = [Remote.from_json(item, cache) for item in remotes_raw[:MAX_REMOTES]]
             remotes = tuple([remote for remote in parsed if remote is not None])
-        display_url = params.get("displayUrl")
+        # Positional, and optional fields checked for None here: this runs for every
+        # notification, and keyword arguments cost a third of the dataclass's __init__.
+        direction = get("direction")
+        dial_data = get("dialData")
+        conference = get("conference")
+        intercom = get("intercom")
+        display_url = get("displayUrl")
+        queue = get("queueId")
         return cls(
-            unique_id=unique_id,
-            account=account,
-            status=LineStatus.parse(raw_status),
-            raw_status=valid_text(raw_status[:MAX_TEXT_LENGTH]),
-            endpoint=Endpoint.from_json(params.get("endpoint"), cache),
-            start_time=parse_timestamp(params.get("startTime"), cache),
-            server_time=parse_timestamp(params.get("serverTime"), cache),
-            remotes=remotes,
-            direction=Direction.parse(params.get("direction")),
-            dial_data=bounded_json_object(params.get("dialData")),
-            conference=_object(params.get("conference")),
-            intercom=_object(params.get("intercom")),
-            display_url=_text(display_url) if isinstance(display_url, str) else None,
-            queue=Account.from_json(params.get("queueId"), cache),
+            unique_id,
+            account,
+            _LINE_STATUSES.get(raw_status, LineStatus.UNKNOWN),
+            valid_text(raw_status[:MAX_TEXT_LENGTH]),
+            Endpoint.from_json(get("endpoint"), cache),
+            parse_timestamp(get("startTime"), cache),
+            parse_timestamp(get("serverTime"), cache),
+            remotes,
+            None if direction is None else Direction.parse(direction),
+            None if dial_data is None else bounded_json_object(dial_data),
+            None if conference is None else _object(conference),
+            None if intercom is None else _object(intercom),
+            _text(display_url) if isinstance(display_url, str) else None,
+            None if queue is None else Account.from_json(queue, cache),
         )
 
 
