@@ -346,7 +346,7 @@ class SwitchvoxClient:
 
     def _handle_notification(self, data: object) -> None:
         """Parse a notification and hand line states to the listeners."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise SwitchvoxMessageError(f"notification is {type(data).__name__}, not an object")
         method = data.get("method")
         if method != TOPIC_LINE_STATE:

@@ -79,6 +79,11 @@ class ReceivedMessage(NamedTuple):
     text: str
 
 
+def _record(text: str) -> ReceivedMessage:
+    """Return ``text`` received now (NamedTuple's own __new__ is a Python call: skipped)."""
+    return tuple.__new__(ReceivedMessage, (time.time(), text))
+
+
 class _AsyncioWithoutDeprecations(types.ModuleType):
     """``asyncio`` as socketio_v4/engineio_v3 should see it: the same, but for one function.
 
@@ -417,7 +422,7 @@ class SocketIOTransport:
         trying it as JSON first), then hand it to :meth:`_track_received`'s wrapper.
         """
         receive = ws.receive
-        loop = asyncio.get_running_loop()
+        clock = asyncio.get_running_loop().time
 
         async def receive_undelivered(*args: Any, **kwargs: Any) -> aiohttp.WSMessage:
             while True:
@@ -428,12 +433,10 @@ class SocketIOTransport:
                 sio = self._sio
                 if sio is None or not self._deliver(sio, data, 2):
                     return message
-                self._last_received = loop.time()
+                self._last_received = clock()
                 if (received := self._received) is not None:
                     # The socket.io packet, as _track_received records it.
-                    received.append(
-                        ReceivedMessage(time.time(), data[1 : MAX_RECORDED_MESSAGE + 1])
-                    )
+                    received.append(_record(data[1 : MAX_RECORDED_MESSAGE + 1]))
 
         ws.receive = receive_undelivered  # type: ignore[method-assign]
 
@@ -477,7 +480,7 @@ class SocketIOTransport:
             if type(data) is str:
                 if received is not None:
                     # As received, for diagnostics: a slice bounds what a huge message keeps.
-                    received.append(ReceivedMessage(time.time(), data[:MAX_RECORDED_MESSAGE]))
+                    received.append(_record(data[:MAX_RECORDED_MESSAGE]))
                 if data.startswith(_PLAIN_EVENT) and self._deliver(sio, data, 1):
                     return
             try:
@@ -502,8 +505,9 @@ class SocketIOTransport:
         event = payload[0]
         if type(event) is not str or event not in self._events:
             return False
+        args = (payload[1],) if len(payload) == 2 else tuple(payload[1:])
         try:
-            self._on_event(event, tuple(payload[1:]))
+            self._on_event(event, args)
         except Exception:
             _LOGGER.exception("Handling a %s event failed", event)
         return True
