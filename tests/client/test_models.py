@@ -428,6 +428,51 @@ def test_model_cache_is_bounded() -> None:
     assert cache.timestamp.cache_info().currsize <= 4
 
 
+def test_model_cache_reuses_a_channels_parties() -> None:
+    """A channel's next notification with the same parties reuses them, remotes tuple included."""
+    cache = ModelCache()
+    first = LineState.from_json(line_params(), cache)
+    second = LineState.from_json(line_params(status="onThePhone"), cache)
+    assert second.remotes is first.remotes
+    assert second.account is first.account
+    assert len(cache) == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"account": {"extension": "101", "accountId": "1101", "displayName": "Alice B"}},
+        {"account": {"extension": "101", "accountId": 1101}},
+        {"account": "101"},
+        {"endpoint": None},
+        {"endpoint": {"id": "ep-102"}},
+        {"endpoint": "SIP/101"},
+        {"remotes": None},
+        {"remotes": []},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550101"}]},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550100"}, "junk"]},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": 5550100}]},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550100"}] * 2},
+        {"remotes": [{"number": str(index)} for index in range(MAX_REMOTES + 1)]},
+        {"remotes": ({"callerIdName": "Zed", "callerIdNumber": "5550100"},)},
+    ],
+)
+def test_model_cache_channel_parties_change(changes: dict[str, Any]) -> None:
+    """Whatever changes in a channel's parties (or stays unrememberable), parsing stays exact."""
+    cache = ModelCache()
+    for params in (line_params(), line_params(**changes), line_params(**changes), line_params()):
+        cached = LineState.from_json(params, cache)
+        assert parsed_content(cached) == parsed_content(LineState.from_json(params))
+
+
+def test_model_cache_channel_parties_bounded() -> None:
+    """The parties of at most ``size`` channels are remembered."""
+    cache = ModelCache(size=8)
+    for index in range(100):
+        LineState.from_json(line_params(uniqueId=f"1.{index}", remotes=[], endpoint=None), cache)
+        assert len(cache) <= 8
+
+
 def test_clients_do_not_share_a_model_cache() -> None:
     """Each client parses with a cache of its own: nothing is kept process-wide."""
     one, two = SwitchvoxClient("127.0.0.1"), SwitchvoxClient("127.0.0.1")

@@ -235,6 +235,9 @@ def _flat_key(data: dict[Any, Any]) -> _FlatKey | None:
     return tuple(data.items())
 
 
+type _Parties = tuple[Account, Endpoint | None, tuple[Remote, ...]]
+
+
 class ModelCache:
     """The models one client parsed recently, reused while the payloads they came from repeat.
 
@@ -244,7 +247,7 @@ class ModelCache:
     belongs to one client (a library keeps no process-wide state); each table is bounded.
     """
 
-    __slots__ = ("accounts", "endpoints", "remotes", "timestamp")
+    __slots__ = ("_parties", "_size", "accounts", "endpoints", "remotes", "timestamp")
 
     def __init__(
         self, size: int = MODEL_CACHE_SIZE, timestamps: int = TIMESTAMP_CACHE_SIZE
@@ -254,6 +257,70 @@ class ModelCache:
         self.remotes: _ModelTable[Remote] = _ModelTable(size)
         # A channel's startTime repeats, and serverTime within a second.
         self.timestamp = functools.lru_cache(maxsize=timestamps)(_parse_timestamp_text)
+        # By uniqueId: the account, endpoint and remotes of the channel's last notification.
+        self._parties: dict[str, _Parties] = {}
+        self._size = size
+
+    def __len__(self) -> int:
+        """Return how many channels' parties are remembered."""
+        return len(self._parties)
+
+    def parties(
+        self, unique_id: str, account: object, endpoint: object, remotes: object
+    ) -> _Parties | None:
+        """Return a channel's parties when its payloads are those of its last notification.
+
+        One lookup and a comparison of each payload with the raw copy its model keeps: the
+        three table lookups cost three times as much. Only text-only payloads are remembered
+        (see :meth:`remember_parties`), and what equals text is text: the comparison is exact.
+        """
+        known = self._parties.get(unique_id)
+        if known is None:
+            return None
+        known_account, known_endpoint, known_remotes = known
+        if known_account.raw != account:
+            return None
+        if known_endpoint is None:
+            if endpoint is not None:
+                return None
+        elif known_endpoint.raw != endpoint:
+            return None
+        if not known_remotes:
+            return known if remotes is None or remotes == [] else None
+        if type(remotes) is not list or len(remotes) != len(known_remotes):
+            return None
+        for remote, payload in zip(known_remotes, remotes, strict=True):
+            if remote.raw != payload:
+                return None
+        return known
+
+    def remember_parties(
+        self, unique_id: str, account: object, endpoint: object, remotes: object, parsed: _Parties
+    ) -> None:
+        """Remember a channel's parties when each payload is a small object of text (or null)."""
+        if not _text_only(account):
+            return
+        if endpoint is not None and not _text_only(endpoint):
+            return
+        if remotes is not None:
+            if type(remotes) is not list or len(remotes) != len(parsed[2]):
+                return  # not a list, or with items that are not remotes or beyond MAX_REMOTES
+            for remote in remotes:
+                if not _text_only(remote):
+                    return
+        if len(self._parties) >= self._size:
+            self._parties.clear()
+        self._parties[unique_id] = parsed
+
+
+def _text_only(data: object) -> bool:
+    """Return whether ``data`` is a small dict of text keys and text or null values."""
+    if type(data) is not dict or len(data) > _MAX_FLAT_KEYS:
+        return False
+    for key, value in data.items():
+        if type(key) is not str or not (value is None or type(value) is str):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,17 +364,32 @@ class LineState:
         unique_id = _text(get("uniqueId"), MAX_ID_LENGTH)
         if not unique_id:
             raise SwitchvoxMessageError("uniqueId is missing")
-        account = Account.from_json(get("account"), cache)
-        if account is None:
-            raise SwitchvoxMessageError("account.extension is missing")
+        account_raw = get("account")
+        endpoint_raw = get("endpoint")
+        remotes_raw = get("remotes")
+        parties = (
+            None
+            if cache is None
+            else cache.parties(unique_id, account_raw, endpoint_raw, remotes_raw)
+        )
+        if parties is None:
+            account = Account.from_json(account_raw, cache)
+            if account is None:
+                raise SwitchvoxMessageError("account.extension is missing")
+            endpoint = Endpoint.from_json(endpoint_raw, cache)
+            remotes: tuple[Remote, ...] = ()
+            if type(remotes_raw) is list or isinstance(remotes_raw, list):
+                parsed = [Remote.from_json(item, cache) for item in remotes_raw[:MAX_REMOTES]]
+                remotes = tuple([remote for remote in parsed if remote is not None])
+            if cache is not None:
+                cache.remember_parties(
+                    unique_id, account_raw, endpoint_raw, remotes_raw, (account, endpoint, remotes)
+                )
+        else:
+            account, endpoint, remotes = parties
         raw_status = get("status")
         if not isinstance(raw_status, str):
             raise SwitchvoxMessageError("status is missing")
-        remotes_raw = get("remotes")
-        remotes: tuple[Remote, ...] = ()
-        if type(remotes_raw) is list or isinstance(remotes_raw, list):
-            parsed = [Remote.from_json(item, cache) for item in remotes_raw[:MAX_REMOTES]]
-            remotes = tuple([remote for remote in parsed if remote is not None])
         # Positional, and optional fields checked for None here: this runs for every
         # notification, and keyword arguments cost a third of the dataclass's __init__.
         direction = get("direction")
@@ -321,7 +403,7 @@ class LineState:
             account,
             _LINE_STATUSES.get(raw_status, LineStatus.UNKNOWN),
             valid_text(raw_status[:MAX_TEXT_LENGTH]),
-            Endpoint.from_json(get("endpoint"), cache),
+            endpoint,
             parse_timestamp(get("startTime"), cache),
             parse_timestamp(get("serverTime"), cache),
             remotes,
