@@ -285,14 +285,10 @@ class ModelCache:
                 return None
         elif known_endpoint.raw != endpoint:
             return None
-        if not known_remotes:
-            return known if remotes is None or remotes == [] else None
-        if type(remotes) is not list or len(remotes) != len(known_remotes):
-            return None
-        for remote, payload in zip(known_remotes, remotes, strict=True):
-            if remote.raw != payload:
-                return None
-        return known
+        if remotes is None:
+            return known if not known_remotes else None
+        # A list compares with a list only, item by item, in C.
+        return known if remotes == [remote.raw for remote in known_remotes] else None
 
     def remember_parties(
         self, unique_id: str, account: object, endpoint: object, remotes: object, parsed: _Parties
