@@ -447,11 +447,11 @@ class RpcResponse:
 
 def parse_timestamp(value: object, cache: ModelCache | None = None) -> datetime | None:
     """Parse an ISO-8601 string or epoch seconds/milliseconds into an aware UTC datetime."""
+    if type(value) is str and cache is not None and len(value) <= 64:  # the usual case first
+        return cache.timestamp(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
-        if cache is not None and len(value) <= 64:
-            return cache.timestamp(value)
         return _parse_timestamp_text(value)
     if isinstance(value, (int, float)):
         try:
