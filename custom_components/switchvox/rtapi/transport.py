@@ -62,9 +62,10 @@ _MESSAGE: Final = 4
 _PLAIN_EVENT: Final = "2["
 _PLAIN_MESSAGE: Final = "42["
 _json_loads: Final = json.JSONDecoder().decode
-# orjson (which Home Assistant ships) decodes in half the time, but turns integers beyond 64 bits
-# into floats (from -2**63 - 1 on, 19 digits): text holding a run of 19 digits is left to json,
-# as is any text orjson refuses (lone surrogates, NaN, nesting past 1024...).
+# orjson (which Home Assistant ships) decodes in half the time, but turns integers outside
+# [-2**63, 2**64) into floats, and the first of them (-2**63 - 1) has 19 digits: text holding a
+# run of 19 digits is left to json, as is any text orjson refuses (lone surrogates, NaN,
+# nesting past 1,024 levels...).
 _DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER: Final = b"0" * 19
 NOT_DECODED: Final = object()
@@ -80,7 +81,7 @@ class ReceivedMessage(NamedTuple):
 
 
 def _record(text: str) -> ReceivedMessage:
-    """Return ``text`` received now (NamedTuple's own __new__ is a Python call: skipped)."""
+    """Return the record of ``text`` received now (skipping NamedTuple's Python-level __new__)."""
     return tuple.__new__(ReceivedMessage, (time.time(), text))
 
 
