@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
 
 from custom_components.switchvox.rtapi import (
     TOPIC_LINE_STATE,
     LineState,
     LineStatus,
+    ModelCache,
     RpcResponse,
     SwitchvoxClient,
     SwitchvoxMessageError,
+    transport as transport_module,
 )
 from custom_components.switchvox.rtapi.lines import (
     MAX_CHANNELS_PER_EXTENSION,
@@ -21,6 +25,7 @@ from custom_components.switchvox.rtapi.lines import (
     LineTracker,
 )
 from custom_components.switchvox.rtapi.models import MAX_ID_LENGTH, MAX_REMOTES, MAX_TEXT_LENGTH
+from custom_components.switchvox.rtapi.transport import NOT_DECODED, decode_json
 
 FUZZ = settings(
     max_examples=200,
@@ -129,6 +134,25 @@ def test_line_state_from_json(params: Any) -> None:
     check_line_state(state)
 
 
+def parsed_content(params: object, cache: ModelCache | None) -> str:
+    """Return what parsing ``params`` gives (raw payloads of the models included), as text."""
+    try:
+        state = LineState.from_json(params, cache)
+    except SwitchvoxMessageError as err:
+        return f"error: {err}"
+    models = (state.account, state.endpoint, *state.remotes, state.queue)
+    return repr((state, [None if model is None else dict(model.raw) for model in models]))
+
+
+@FUZZ
+@given(batch=st.lists(line_params | json_values, max_size=8))
+def test_line_state_cache_parses_equal(batch: list[Any]) -> None:
+    """Parsing with a (small, often full) model cache gives what parsing without one gives."""
+    cache = ModelCache(size=3, timestamps=2)
+    for params in batch + batch[::-1]:
+        assert parsed_content(params, cache) == parsed_content(params, None)
+
+
 @FUZZ
 @given(data=responses)
 def test_rpc_response_from_json(data: Any) -> None:
@@ -189,3 +213,60 @@ def test_tracker_bounded_under_flood() -> None:
     assert len(line.channels) == MAX_CHANNELS_PER_EXTENSION
     assert len(line.unknown_statuses) == MAX_UNKNOWN_STATUSES
     assert client.malformed_messages == 0
+
+
+# Integers around the 64-bit limits (orjson turns those beyond into floats), lone surrogates.
+edge_integers = st.sampled_from(
+    [2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**18, -(10**18), 10**19]
+) | st.integers(min_value=-(2**66), max_value=2**66)
+edge_text = st.text(st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010), max_size=4)
+documents = st.recursive(
+    scalars | edge_integers | edge_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+json_texts = (
+    st.builds(json.dumps, documents, ensure_ascii=st.booleans())
+    | st.builds(lambda text, pad: pad + text + pad, st.builds(json.dumps, documents), st.just(" "))
+    | st.builds(lambda text, junk: text + junk, st.builds(json.dumps, documents), st.text())
+    | st.text(max_size=40)
+)
+
+
+def json_loads_or_not_decoded(text: str) -> object:
+    """Return what json.loads gives for ``text``, or NOT_DECODED when it refuses it."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return NOT_DECODED
+
+
+@FUZZ
+@given(text=json_texts, prefix=st.sampled_from(["", "2", "42"]))
+def test_decode_json_as_json_loads(text: str, prefix: str) -> None:
+    """decode_json (orjson where it decodes exactly) gives what json.loads gives, types included."""
+    assert repr(decode_json(prefix + text, len(prefix))) == repr(json_loads_or_not_decoded(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 1100 + "]" * 1100,  # deeper than orjson goes
+        '{"n": NaN, "i": -Infinity}',
+        '"\\ud800"',  # a lone surrogate, escaped
+        '"\ud800"',  # a lone surrogate in the text itself
+        "-9223372036854775809",
+        "18446744073709551616",
+        '{"t": 1795940245123456789}',
+        "[1] x",
+        "",
+    ],
+)
+@pytest.mark.parametrize("fast", [True, False])
+def test_decode_json_edge_cases(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text orjson refuses or would decode differently is json's, with or without orjson."""
+    if not fast:
+        monkeypatch.setattr(transport_module, "_fast_loads", None)
+    assert repr(decode_json("42" + text, 2)) == repr(json_loads_or_not_decoded(text))

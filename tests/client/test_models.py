@@ -10,15 +10,18 @@ import pytest
 
 from custom_components.switchvox.rtapi import (
     MAX_DIAL_DATA_BYTES,
+    TOPIC_LINE_STATE,
     Account,
     Direction,
     Endpoint,
     LineState,
     LineStatus,
+    ModelCache,
     Remote,
     RpcResponse,
     SwitchvoxAlreadyAuthenticatedError,
     SwitchvoxAuthenticationError,
+    SwitchvoxClient,
     SwitchvoxError,
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
@@ -341,6 +344,145 @@ def test_line_state_does_not_alias_input() -> None:
     params["dialData"]["ticket"] = 8
     params["account"]["displayName"] = "Mallory"
     assert state.account.raw["displayName"] == "Alice Archer"
+
+
+# -- model cache ----------------------------------------------------------------------------------
+
+
+def parsed_content(state: LineState) -> str:
+    """Return all a parsed state holds, the raw payloads of its models included, as text."""
+    models = (state.account, state.endpoint, *state.remotes, state.queue)
+    return repr((state, [None if model is None else dict(model.raw) for model in models]))
+
+
+def test_model_cache_reuses_equal_payloads() -> None:
+    """An equal payload gets the model parsed before, and the state equals an uncached parse."""
+    cache = ModelCache()
+    first = LineState.from_json(line_params(), cache)
+    second = LineState.from_json(line_params(status="onThePhone"), cache)
+    uncached = LineState.from_json(line_params(status="onThePhone"))
+    assert second == uncached
+    assert parsed_content(second) == parsed_content(uncached)
+    assert second.account is first.account
+    assert second.endpoint is first.endpoint
+    assert second.remotes[0] is first.remotes[0]
+    assert second.queue is first.queue
+    assert second.start_time is first.start_time
+    assert LineState.from_json(line_params()).account is not first.account
+
+
+@pytest.mark.parametrize("lookalike", [True, 1.0, "1", None])
+@pytest.mark.parametrize("field", ["extension", "id", "name"])
+def test_model_cache_tells_lookalike_values_apart(lookalike: object, field: str) -> None:
+    """1, True and 1.0 are equal in Python, not in JSON: the cache never confuses them."""
+    cache = ModelCache()
+    for value in (1, lookalike, 1):
+        payload = {"extension": "101", "id": "7", "name": "Al", field: value}
+        for parse in (Account.from_json, Endpoint.from_json, Remote.from_json):
+            cached, uncached = parse(payload, cache), parse(payload)
+            assert repr(cached) == repr(uncached)
+            assert cached is None or repr(dict(cached.raw)) == repr(payload)
+
+
+def test_model_cache_int_key_hit() -> None:
+    """A payload holding an integer is reused when the same integer comes again."""
+    cache = ModelCache()
+    first = Account.from_json({"extension": 101, "accountId": 7}, cache)
+    assert Account.from_json({"extension": 101, "accountId": 7}, cache) is first
+    assert Account.from_json({"extension": 101, "accountId": 7.0}, cache) is not first
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"extension": "101", "tags": ["a"]},
+        {"extension": "101", "owner": {"id": 1}},
+        {"extension": "101", "active": True},
+        {"extension": "101", **{f"k{index}": "v" for index in range(8)}},
+        {"extension": "101", 7: "seven"},
+    ],
+)
+def test_model_cache_skips_other_payloads(payload: dict[Any, Any]) -> None:
+    """Payloads that are not small, flat and exactly typed are parsed every time."""
+    cache = ModelCache()
+    first = Account.from_json(payload, cache)
+    second = Account.from_json(payload, cache)
+    assert first == second
+    assert first is not second
+    assert len(cache.accounts) == 0
+
+
+def test_model_cache_is_bounded() -> None:
+    """A full table is forgotten at once; timestamps are bounded by their own LRU."""
+    cache = ModelCache(size=8, timestamps=4)
+    for index in range(100):
+        params = line_params(
+            account={"extension": str(index)},
+            endpoint={"id": str(index)},
+            remotes=[{"number": str(index)}],
+            startTime=f"2024-05-17T09:{index // 60:02}:{index % 60:02}Z",
+        )
+        state = LineState.from_json(params, cache)
+        assert parsed_content(state) == parsed_content(LineState.from_json(params))
+        assert max(len(cache.accounts), len(cache.endpoints), len(cache.remotes)) <= 8
+    assert cache.timestamp.cache_info().currsize <= 4
+
+
+def test_model_cache_reuses_a_channels_parties() -> None:
+    """A channel's next notification with the same parties reuses them, remotes tuple included."""
+    cache = ModelCache()
+    first = LineState.from_json(line_params(), cache)
+    second = LineState.from_json(line_params(status="onThePhone"), cache)
+    assert second.remotes is first.remotes
+    assert second.account is first.account
+    assert len(cache) == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"account": {"extension": "101", "accountId": "1101", "displayName": "Alice B"}},
+        {"account": {"extension": "101", "accountId": 1101}},
+        {"account": "101"},
+        {"endpoint": None},
+        {"endpoint": {"id": "ep-102"}},
+        {"endpoint": "SIP/101"},
+        {"remotes": None},
+        {"remotes": []},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550101"}]},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550100"}, "junk"]},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": 5550100}]},
+        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550100"}] * 2},
+        {"remotes": [{"number": str(index)} for index in range(MAX_REMOTES + 1)]},
+        {"remotes": ({"callerIdName": "Zed", "callerIdNumber": "5550100"},)},
+    ],
+)
+def test_model_cache_channel_parties_change(changes: dict[str, Any]) -> None:
+    """Whatever changes in a channel's parties (or stays unrememberable), parsing stays exact."""
+    cache = ModelCache()
+    for params in (line_params(), line_params(**changes), line_params(**changes), line_params()):
+        cached = LineState.from_json(params, cache)
+        assert parsed_content(cached) == parsed_content(LineState.from_json(params))
+
+
+def test_model_cache_channel_parties_bounded() -> None:
+    """The parties of at most ``size`` channels are remembered."""
+    cache = ModelCache(size=8)
+    for index in range(100):
+        LineState.from_json(line_params(uniqueId=f"1.{index}", remotes=[], endpoint=None), cache)
+        assert len(cache) <= 8
+
+
+def test_clients_do_not_share_a_model_cache() -> None:
+    """Each client parses with a cache of its own: nothing is kept process-wide."""
+    one, two = SwitchvoxClient("127.0.0.1"), SwitchvoxClient("127.0.0.1")
+    assert one.models is not two.models
+    one._handle_event(
+        "notification", ({"jsonrpc": "2.0", "method": TOPIC_LINE_STATE, "params": line_params()},)
+    )
+    assert len(one.models.accounts) == 2  # the account and the queue
+    assert len(two.models.accounts) == 0
+    assert two.models.timestamp.cache_info().currsize == 0
 
 
 # -- dial data ------------------------------------------------------------------------------------

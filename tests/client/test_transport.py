@@ -116,7 +116,7 @@ async def test_messages_delivered_in_order_whichever_path(
             '2["notification",{"n":2}]',
             '2["notification",',  # malformed: socketio's path, which fails
             '2/other,["notification",{"n":0}]',  # another namespace: not ours
-            '2["notification",{"n":3}] ',  # trailing space: socketio's path
+            '2["notification",{"n":3}] ',  # trailing space: still one JSON document
             '2["other",{"n":0}]',  # an event not asked for
             '2["notification",{"n":4},"x"]',
         ]

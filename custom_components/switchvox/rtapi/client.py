@@ -20,7 +20,7 @@ from .exceptions import (
     SwitchvoxTLSError,
     rpc_error_from_code,
 )
-from .models import TOPIC_LINE_STATE, LineState, RpcResponse
+from .models import TOPIC_LINE_STATE, LineState, ModelCache, RpcResponse
 from .transport import ReceivedMessage, SocketIOTransport
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ class SwitchvoxClient:
         self._extension: str | None = None
         self._closing_tasks: set[asyncio.Task[None]] = set()
         self.malformed_messages = 0
+        # Models of recent notifications, reused while their payloads repeat (this client's own).
+        self.models = ModelCache()
         # The last messages received, as received, across connections (for diagnostics).
         self.received: deque[ReceivedMessage] = deque(maxlen=recorded_messages)
 
@@ -344,13 +346,13 @@ class SwitchvoxClient:
 
     def _handle_notification(self, data: object) -> None:
         """Parse a notification and hand line states to the listeners."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise SwitchvoxMessageError(f"notification is {type(data).__name__}, not an object")
         method = data.get("method")
         if method != TOPIC_LINE_STATE:
             _LOGGER.debug("Ignoring notification of topic %.64r", method)
             return
-        state = LineState.from_json(data.get("params"))
+        state = LineState.from_json(data.get("params"), self.models)
         for listener in tuple(self._line_listeners):
             try:
                 listener(state)

@@ -133,13 +133,7 @@ class Line:
                 return None
             channel.status = status
             event = _transition_event(channel, previous, status)
-        return LineChange(
-            extension=self.extension,
-            state=state,
-            previous_status=previous,
-            status=status,
-            call_event=event,
-        )
+        return LineChange(self.extension, state, previous, status, event)
 
     def _open(self, state: LineState) -> Channel:
         """Start tracking a channel, evicting the stalest one beyond the cap."""
@@ -158,7 +152,7 @@ class LineTracker:
 
     def apply(self, state: LineState) -> LineChange | None:
         """Route a notification to its line; ignore extensions we do not watch."""
-        line = self.lines.get(state.extension)
+        line = self.lines.get(state.account.extension)
         return line.apply(state) if line else None
 
     def clear(self) -> None:

@@ -99,7 +99,7 @@ class Account:
     raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: object) -> Account | None:
+    def from_json(cls, data: object, cache: ModelCache | None = None) -> Account | None:
         """Parse an account object; ``None`` when it has no usable extension."""
         if data is None:
             return None
@@ -108,8 +108,7 @@ class Account:
             return cls(extension=extension) if extension else None
         if not _is_mapping(data):
             return None
-        key = _intern_key(data)
-        if key is not None and (known := _ACCOUNTS.get(key)) is not None:
+        if cache is not None and (known := cache.accounts.get(data)) is not None:
             return known
         extension = _text(data.get("extension"))
         if not extension:
@@ -120,7 +119,7 @@ class Account:
             name=_text(data.get("displayName", data.get("name", data.get("fullName")))),
             raw=_freeze(data),
         )
-        return _intern(_ACCOUNTS, key, account)
+        return account if cache is None else cache.accounts.remember(data, account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,21 +131,20 @@ class Endpoint:
     raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: object) -> Endpoint | None:
+    def from_json(cls, data: object, cache: ModelCache | None = None) -> Endpoint | None:
         """Parse an endpoint object; ``None`` when absent or not an object."""
         if isinstance(data, str):
             return cls(name=_text(data))
         if not _is_mapping(data):
             return None
-        key = _intern_key(data)
-        if key is not None and (known := _ENDPOINTS.get(key)) is not None:
+        if cache is not None and (known := cache.endpoints.get(data)) is not None:
             return known
         endpoint = cls(
             id=_text(data.get("id", data.get("endpointId"))),
             name=_text(data.get("name", data.get("label"))),
             raw=_freeze(data),
         )
-        return _intern(_ENDPOINTS, key, endpoint)
+        return endpoint if cache is None else cache.endpoints.remember(data, endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +156,11 @@ class Remote:
     raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
-    def from_json(cls, data: object) -> Remote | None:
+    def from_json(cls, data: object, cache: ModelCache | None = None) -> Remote | None:
         """Parse a remote object; ``None`` when it is not an object."""
         if not _is_mapping(data):
             return None
-        key = _intern_key(data)
-        if key is not None and (known := _REMOTES.get(key)) is not None:
+        if cache is not None and (known := cache.remotes.get(data)) is not None:
             return known
         account = data.get("account")
         name = _first_text(data, _REMOTE_NAME_KEYS)
@@ -171,41 +168,155 @@ class Remote:
         if _is_mapping(account):
             name = name or _text(account.get("displayName", account.get("name")))
             number = number or _text(account.get("extension"))
-        return _intern(_REMOTES, key, cls(name=name, number=number, raw=_freeze(data)))
+        remote = cls(name=name, number=number, raw=_freeze(data))
+        return remote if cache is None else cache.remotes.remember(data, remote)
 
 
-# Accounts, endpoints and remotes repeat in every notification of a line or a call. The models
-# are immutable, so an equal flat payload gets the model parsed before: no parse, and no copy
-# for the garbage collector's oldest generation to fill up with (each table bounded).
-type _InternKey = tuple[tuple[str, str | int | None], ...]
-_INTERN_LIMIT: Final = 4096
-_ACCOUNTS: Final[dict[_InternKey, Account]] = {}
-_ENDPOINTS: Final[dict[_InternKey, Endpoint]] = {}
-_REMOTES: Final[dict[_InternKey, Remote]] = {}
+# The key of a small flat payload: its items, in order.
+type _FlatKey = tuple[tuple[str, str | int | None], ...]
+# Models remembered per kind and cache; a full table is forgotten at once.
+MODEL_CACHE_SIZE: Final = 4096
+TIMESTAMP_CACHE_SIZE: Final = 256
+# Payloads with more keys than this are parsed every time: they make costly keys.
+_MAX_FLAT_KEYS: Final = 8
 
 
-def _intern_key(data: Mapping[Any, Any]) -> _InternKey | None:
-    """Return the content of a small flat payload of text and integers as a key, else None.
+class _ModelTable[ModelT]:
+    """Models by the content of the small flat payload (text, integers, nulls) parsed into them.
+
+    The key is the payload's items, built and hashed in C. An equal key means an equal payload
+    when its values are text or null; integers compare equal to booleans and floats (1 == True
+    == 1.0), so a key holding one is checked for exact types on a hit.
+    """
+
+    __slots__ = ("_entries", "_limit")
+
+    def __init__(self, limit: int) -> None:
+        self._entries: dict[_FlatKey, tuple[ModelT, bool]] = {}
+        self._limit = limit
+
+    def __len__(self) -> int:
+        """Return how many models are remembered."""
+        return len(self._entries)
+
+    def get(self, data: Mapping[Any, Any]) -> ModelT | None:
+        """Return the model parsed before from a payload equal to ``data``, if any."""
+        if type(data) is not dict or len(data) > _MAX_FLAT_KEYS:
+            return None
+        try:
+            entry = self._entries.get(tuple(data.items()))
+        except TypeError:  # an unhashable value (a list, an object): not flat
+            return None
+        if entry is None:
+            return None
+        model, exact = entry
+        return model if exact or _flat_key(data) is not None else None
+
+    def remember(self, data: Mapping[Any, Any], model: ModelT) -> ModelT:
+        """Remember ``model`` as the parse of ``data`` when it is small and flat."""
+        if type(data) is dict and len(data) <= _MAX_FLAT_KEYS:
+            key = _flat_key(data)
+            if key is not None:
+                if len(self._entries) >= self._limit:
+                    self._entries.clear()
+                exact = not any(type(value) is int for _name, value in key)
+                self._entries[key] = (model, exact)
+        return model
+
+
+def _flat_key(data: dict[Any, Any]) -> _FlatKey | None:
+    """Return the items of a payload of text keys and text, integer or null values, else None.
 
     Booleans and floats are left out: True == 1 and 1.0 == 1 would make unequal payloads equal.
     """
-    if type(data) is not dict or len(data) > 8:
-        return None
     for key, value in data.items():
         if type(key) is not str or not (value is None or type(value) in (str, int)):
             return None
     return tuple(data.items())
 
 
-def _intern[ModelT](
-    table: dict[_InternKey, ModelT], key: _InternKey | None, model: ModelT
-) -> ModelT:
-    """Remember ``model`` as the parse of ``key`` (forgetting all once the table is full)."""
-    if key is not None:
-        if len(table) >= _INTERN_LIMIT:
-            table.clear()
-        table[key] = model
-    return model
+type _Parties = tuple[Account, Endpoint | None, tuple[Remote, ...]]
+
+
+class ModelCache:
+    """The models one client parsed recently, reused while the payloads they came from repeat.
+
+    Accounts, endpoints, remotes and timestamps repeat in every notification of a line or a
+    call, and the models are immutable: an equal payload gets the model parsed before, with no
+    parse and no copy for the garbage collector's oldest generation to fill up with. A cache
+    belongs to one client (a library keeps no process-wide state); each table is bounded.
+    """
+
+    __slots__ = ("_parties", "_size", "accounts", "endpoints", "remotes", "timestamp")
+
+    def __init__(
+        self, size: int = MODEL_CACHE_SIZE, timestamps: int = TIMESTAMP_CACHE_SIZE
+    ) -> None:
+        self.accounts: _ModelTable[Account] = _ModelTable(size)
+        self.endpoints: _ModelTable[Endpoint] = _ModelTable(size)
+        self.remotes: _ModelTable[Remote] = _ModelTable(size)
+        # A channel's startTime repeats, and serverTime within a second.
+        self.timestamp = functools.lru_cache(maxsize=timestamps)(_parse_timestamp_text)
+        # By uniqueId: the account, endpoint and remotes of the channel's last notification.
+        self._parties: dict[str, _Parties] = {}
+        self._size = size
+
+    def __len__(self) -> int:
+        """Return how many channels' parties are remembered."""
+        return len(self._parties)
+
+    def parties(
+        self, unique_id: str, account: object, endpoint: object, remotes: object
+    ) -> _Parties | None:
+        """Return a channel's parties when its payloads are those of its last notification.
+
+        One lookup and a comparison of each payload with the raw copy its model keeps: the
+        three table lookups cost three times as much. Only text-only payloads are remembered
+        (see :meth:`remember_parties`), and what equals text is text: the comparison is exact.
+        """
+        known = self._parties.get(unique_id)
+        if known is None:
+            return None
+        known_account, known_endpoint, known_remotes = known
+        if known_account.raw != account:
+            return None
+        if known_endpoint is None:
+            if endpoint is not None:
+                return None
+        elif known_endpoint.raw != endpoint:
+            return None
+        if remotes is None:
+            return known if not known_remotes else None
+        # A list compares with a list only, item by item, in C.
+        return known if remotes == [remote.raw for remote in known_remotes] else None
+
+    def remember_parties(
+        self, unique_id: str, account: object, endpoint: object, remotes: object, parsed: _Parties
+    ) -> None:
+        """Remember a channel's parties when each payload is a small object of text (or null)."""
+        if not _text_only(account):
+            return
+        if endpoint is not None and not _text_only(endpoint):
+            return
+        if remotes is not None:
+            if type(remotes) is not list or len(remotes) != len(parsed[2]):
+                return  # not a list, or with items that are not remotes or beyond MAX_REMOTES
+            for remote in remotes:
+                if not _text_only(remote):
+                    return
+        if len(self._parties) >= self._size:
+            self._parties.clear()
+        self._parties[unique_id] = parsed
+
+
+def _text_only(data: object) -> bool:
+    """Return whether ``data`` is a small dict of text keys and text or null values."""
+    if type(data) is not dict or len(data) > _MAX_FLAT_KEYS:
+        return False
+    for key, value in data.items():
+        if type(key) is not str or not (value is None or type(value) is str):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,40 +349,66 @@ class LineState:
         return self.remotes[0] if self.remotes else None
 
     @classmethod
-    def from_json(cls, params: object) -> LineState:
-        """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable."""
+    def from_json(cls, params: object, cache: ModelCache | None = None) -> LineState:
+        """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable.
+
+        ``cache`` (one per client) reuses models of payloads seen before; results are equal.
+        """
         if not _is_mapping(params):
             raise SwitchvoxMessageError(f"params is {type(params).__name__}, not an object")
-        unique_id = _text(params.get("uniqueId"), MAX_ID_LENGTH)
+        get = params.get
+        unique_id = _text(get("uniqueId"), MAX_ID_LENGTH)
         if not unique_id:
             raise SwitchvoxMessageError("uniqueId is missing")
-        account = Account.from_json(params.get("account"))
-        if account is None:
-            raise SwitchvoxMessageError("account.extension is missing")
-        raw_status = params.get("status")
+        account_raw = get("account")
+        endpoint_raw = get("endpoint")
+        remotes_raw = get("remotes")
+        parties = (
+            None
+            if cache is None
+            else cache.parties(unique_id, account_raw, endpoint_raw, remotes_raw)
+        )
+        if parties is None:
+            account = Account.from_json(account_raw, cache)
+            if account is None:
+                raise SwitchvoxMessageError("account.extension is missing")
+            endpoint = Endpoint.from_json(endpoint_raw, cache)
+            remotes: tuple[Remote, ...] = ()
+            if type(remotes_raw) is list or isinstance(remotes_raw, list):
+                parsed = [Remote.from_json(item, cache) for item in remotes_raw[:MAX_REMOTES]]
+                remotes = tuple([remote for remote in parsed if remote is not None])
+            if cache is not None:
+                cache.remember_parties(
+                    unique_id, account_raw, endpoint_raw, remotes_raw, (account, endpoint, remotes)
+                )
+        else:
+            account, endpoint, remotes = parties
+        raw_status = get("status")
         if not isinstance(raw_status, str):
             raise SwitchvoxMessageError("status is missing")
-        remotes_raw = params.get("remotes")
-        remotes: tuple[Remote, ...] = ()
-        if type(remotes_raw) is list or isinstance(remotes_raw, list):
-            parsed = [Remote.from_json(item) for item in remotes_raw[:MAX_REMOTES]]
-            remotes = tuple([remote for remote in parsed if remote is not None])
-        display_url = params.get("displayUrl")
+        # Positional, and optional fields checked for None here: this runs for every
+        # notification, and keyword arguments cost a third of the dataclass's __init__.
+        direction = get("direction")
+        dial_data = get("dialData")
+        conference = get("conference")
+        intercom = get("intercom")
+        display_url = get("displayUrl")
+        queue = get("queueId")
         return cls(
-            unique_id=unique_id,
-            account=account,
-            status=LineStatus.parse(raw_status),
-            raw_status=valid_text(raw_status[:MAX_TEXT_LENGTH]),
-            endpoint=Endpoint.from_json(params.get("endpoint")),
-            start_time=parse_timestamp(params.get("startTime")),
-            server_time=parse_timestamp(params.get("serverTime")),
-            remotes=remotes,
-            direction=Direction.parse(params.get("direction")),
-            dial_data=bounded_json_object(params.get("dialData")),
-            conference=_object(params.get("conference")),
-            intercom=_object(params.get("intercom")),
-            display_url=_text(display_url) if isinstance(display_url, str) else None,
-            queue=Account.from_json(params.get("queueId")),
+            unique_id,
+            account,
+            _LINE_STATUSES.get(raw_status, LineStatus.UNKNOWN),
+            valid_text(raw_status[:MAX_TEXT_LENGTH]),
+            endpoint,
+            parse_timestamp(get("startTime"), cache),
+            parse_timestamp(get("serverTime"), cache),
+            remotes,
+            None if direction is None else Direction.parse(direction),
+            None if dial_data is None else bounded_json_object(dial_data),
+            None if conference is None else _object(conference),
+            None if intercom is None else _object(intercom),
+            _text(display_url) if isinstance(display_url, str) else None,
+            None if queue is None else Account.from_json(queue, cache),
         )
 
 
@@ -308,14 +445,13 @@ class RpcResponse:
         return cls(response_id, result=data["result"])
 
 
-def parse_timestamp(value: object) -> datetime | None:
+def parse_timestamp(value: object, cache: ModelCache | None = None) -> datetime | None:
     """Parse an ISO-8601 string or epoch seconds/milliseconds into an aware UTC datetime."""
+    if type(value) is str and cache is not None and len(value) <= 64:  # the usual case first
+        return cache.timestamp(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str):
-        # Notifications repeat the same texts (a channel's startTime, serverTime within a second).
-        if len(value) <= 64:
-            return _parse_timestamp_text_cached(value)
         return _parse_timestamp_text(value)
     if isinstance(value, (int, float)):
         try:
@@ -342,9 +478,6 @@ def _parse_timestamp_text(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-_parse_timestamp_text_cached: Final = functools.lru_cache(maxsize=256)(_parse_timestamp_text)
 
 
 def _from_epoch(number: float) -> datetime | None:
