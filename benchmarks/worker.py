@@ -653,6 +653,16 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         )
         pauses.close()
         gc_ns = gc_clock.ns - gc_before
+        per = max(1, received) * 1e3
+        layers_us = {
+            "transport_and_loop": total_us - handle.ns / per - gc_ns / per,
+            "parsing_model": (handle.ns - track.ns) / per,
+            "line_tracking": (track.ns - changed.ns) / per,
+            "bus_event": (changed.ns - entities.ns) / per,
+            "state_writes": entities.ns / per,
+            "garbage_collection": gc_ns / per,
+        }
+        changes = changed.calls
         # The same again with a listener of all events, as the recorder is in a real install:
         # the bus then makes every switchvox_event an Event, which a notification's context
         # originates in (without one, the line sensor's state_changed does, and the reference
@@ -666,24 +676,16 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         remove_listener()
         gc_clock.close()
         sensors.close()
-    per = max(1, received) * 1e3
     return {
         "received": received,
         "raw_client_us": raw_us,
         "total_us": total_us,
-        "layers_us": {
-            "transport_and_loop": total_us - handle.ns / per - gc_ns / per,
-            "parsing_model": (handle.ns - track.ns) / per,
-            "line_tracking": (track.ns - changed.ns) / per,
-            "bus_event": (changed.ns - entities.ns) / per,
-            "state_writes": entities.ns / per,
-            "garbage_collection": gc_ns / per,
-        },
+        "layers_us": layers_us,
         "with_all_events_listener": {
             "total_us": all_events_us,
             "garbage_collection_us": all_events_gc_ns / max(1, all_events_received) / 1e3,
         },
-        "changes": changed.calls,
+        "changes": changes,
         "gc": pauses.summary(),
         "gc_by_generation": {
             str(generation): {
