@@ -25,7 +25,6 @@ from .rtapi import (
     Line,
     LineChange,
     SwitchvoxError,
-    SwitchvoxRpcError,
     SwitchvoxSession,
     needs_user_action,
 )
@@ -66,7 +65,6 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self._line_listeners: dict[str, list[LineListener]] = {}
         # Device registry id by extension, noted by the entities as they are added.
         self.device_ids: dict[str, str] = {}
-        self._outage_reported = False
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
 
@@ -132,39 +130,20 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Mark every entity available again and refresh the repair issues."""
         async_update_refused_issue(self.hass, self.config_entry, refused)
         async_update_user_action_issue(self.hass, self.config_entry, None)
-        self._outage_reported = False
-        if self.session.reconnects:
-            LOGGER.info("Connection to the Switchvox PBX at %s restored", self.host)
         self.async_set_updated_data(self.session.lines)
 
     def session_down(self) -> None:
         """Mark every entity unavailable at once."""
-        LOGGER.info("Lost the connection to the Switchvox PBX at %s; reconnecting", self.host)
         self.last_update_success = False
         self.async_update_listeners()
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
-        """Tell the user once per outage what needs them; keep the rest at debug level."""
+        """Say what needs the user, when retrying alone cannot help (the session logs the rest)."""
         if needs_user_action(error):
             async_update_user_action_issue(self.hass, self.config_entry, error)
-        if isinstance(error, SwitchvoxRpcError) and not self._outage_reported:
-            self._outage_reported = True
-            LOGGER.warning(
-                "The Switchvox PBX at %s refused to restore the session (%s); retrying",
-                self.host,
-                error,
-            )
-        else:
-            LOGGER.debug("Reconnect attempt %s failed: %s", attempt, error)
 
     def login_refused(self, error: SwitchvoxError) -> None:
-        """Stop for good and ask the user for the new password."""
-        LOGGER.error(
-            "The Switchvox PBX at %s refused the login of extension %s; "
-            "not retrying until the credentials are updated",
-            self.host,
-            self.session.extension,
-        )
+        """Ask the user for the new password (the session has stopped for good)."""
         self.config_entry.async_start_reauth(self.hass)
 
     def line_changed(self, change: LineChange) -> None:

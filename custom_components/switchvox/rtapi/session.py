@@ -8,7 +8,9 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   not hammered, while a single drop is repaired within a tenth of a second;
 * a refused login ends the session for good (a locked account must not be retried), every
   other failure, whatever raised it, is retried;
-* a drop while logging in or subscribing counts as a failed attempt, at first start too.
+* a drop while logging in or subscribing counts as a failed attempt, at first start too;
+* the loss and the return of the session are logged once each (info), a PBX refusing to restore
+  it is warned once per outage, and every other failed attempt is logged at debug level.
 
 What the owner needs to know arrives through a :class:`SessionObserver`.
 """
@@ -32,6 +34,7 @@ from .exceptions import (
     SwitchvoxConnectionError,
     SwitchvoxError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRpcError,
     SwitchvoxTLSError,
 )
 from .lines import Line, LineChange, LineTracker
@@ -207,7 +210,7 @@ class SwitchvoxSession:
     async def _reconnect(self) -> bool:
         """Reconnect with backoff; return False when retrying must stop."""
         attempt = 0
-        unexpected_logged = False
+        unexpected_logged = refusal_logged = False
         while True:
             await asyncio.sleep(reconnect_delay(attempt))
             attempt += 1
@@ -218,9 +221,24 @@ class SwitchvoxSession:
             except SwitchvoxError as err:
                 self._failed(str(err))
                 if is_refused_login(err):
+                    _LOGGER.error(  # noqa: TRY400 - a traceback would add nothing
+                        "The Switchvox PBX at %s refused the login of extension %s; "
+                        "not retrying until the credentials are updated",
+                        self.client.host,
+                        self.extension,
+                    )
                     self._record("stopped", "login refused")
                     self._observer.login_refused(err)
                     return False
+                if isinstance(err, SwitchvoxRpcError) and not refusal_logged:
+                    refusal_logged = True
+                    _LOGGER.warning(
+                        "The Switchvox PBX at %s refused to restore the session (%s); retrying",
+                        self.client.host,
+                        err,
+                    )
+                else:
+                    _LOGGER.debug("Reconnect attempt %s failed: %s", attempt, err)
                 self._observer.reconnect_failed(err, attempt)
                 continue
             except Exception as err:
@@ -245,6 +263,8 @@ class SwitchvoxSession:
         self.connected_since = datetime.now(UTC)
         self.last_error = None
         self._record("connected", self.client.transport_name)
+        if self.reconnects:
+            _LOGGER.info("Connection to the Switchvox PBX at %s restored", self.client.host)
         self._observer.session_up(self.refused)
 
     def _handle_connection(self, connected: bool) -> None:
@@ -258,6 +278,9 @@ class SwitchvoxSession:
             self._up = False
             self.connected_since = None
             self._record("dropped")
+            _LOGGER.info(
+                "Lost the connection to the Switchvox PBX at %s; reconnecting", self.client.host
+            )
             self._observer.session_down()
 
     def _handle_line_state(self, state: LineState) -> None:
