@@ -212,11 +212,17 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
     """Run the plan's scenarios and return the raw runs and the median figures."""
     results: dict[str, Any] = {}
     runs = plan.runs
-    if "latency" in only:
-        latency = []
+
+    async def repeat(scenario: str, options: Options, label: str = "") -> list[dict[str, Any]]:
+        """Run ``scenario`` once per run, each in a fresh worker; return the results."""
+        done = []
         for index in range(runs):
-            log(f"latency run {index + 1}/{runs}")
-            latency.append(await run_worker("latency", plan.latency))
+            log(f"{label or scenario} run {index + 1}/{runs}")
+            done.append(await run_worker(scenario, options))
+        return done
+
+    if "latency" in only:
+        latency = await repeat("latency", plan.latency)
         results["latency"] = {
             "options": plan.latency,
             "runs": latency,
@@ -226,10 +232,7 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
             },
         }
     if "throughput" in only:
-        throughput = []
-        for index in range(runs):
-            log(f"throughput run {index + 1}/{runs}")
-            throughput.append(await run_worker("throughput", plan.throughput))
+        throughput = await repeat("throughput", plan.throughput)
         integration = _medians(throughput, "integration", "sustained_rate")
         bare = _medians(throughput, "bare_state_writes_per_s")
         results["throughput"] = {
@@ -249,10 +252,7 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
     if "scale" in only:
         scale: dict[str, Any] = {}
         for size in plan.scale_sizes:
-            size_runs = []
-            for index in range(runs):
-                log(f"scale {size} run {index + 1}/{runs}")
-                size_runs.append(await run_worker("scale", {"extensions": size}))
+            size_runs = await repeat("scale", {"extensions": size}, f"scale {size}")
             scale[str(size)] = {
                 "runs": size_runs,
                 "setup_s": _medians(size_runs, "setup_s"),
@@ -261,10 +261,9 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
             }
         results["scale"] = scale
     if "reconnect" in only:
-        reconnect_runs = []
-        for index in range(runs):
-            log(f"reconnect run {index + 1}/{runs}")
-            reconnect_runs.extend((await run_worker("reconnect", plan.reconnect))["runs"])
+        reconnect_runs = [
+            run for result in await repeat("reconnect", plan.reconnect) for run in result["runs"]
+        ]
         results["reconnect"] = {
             "options": plan.reconnect,
             "runs": reconnect_runs,
@@ -275,10 +274,7 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
             "subscribed": min(run["subscribed"] for run in reconnect_runs),
         }
     if "recorder" in only:
-        recorder_runs = []
-        for index in range(runs):
-            log(f"recorder run {index + 1}/{runs}")
-            recorder_runs.append(await run_worker("recorder", plan.recorder))
+        recorder_runs = await repeat("recorder", plan.recorder)
         results["recorder"] = {
             "options": plan.recorder,
             "runs": recorder_runs,
@@ -306,10 +302,7 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
             },
         }
     if "layers" in only:
-        layer_runs = []
-        for index in range(runs):
-            log(f"layers run {index + 1}/{runs}")
-            layer_runs.append(await run_worker("layers", plan.layers))
+        layer_runs = await repeat("layers", plan.layers)
         results["layers"] = {
             "options": plan.layers,
             "runs": layer_runs,

@@ -553,29 +553,10 @@ async def scenario_recorder(link: Link, port: int, opts: Options) -> dict[str, A
     return {"baseline": baseline, "integration": integration}
 
 
-class _GcClock:
-    """Total time (ns) spent in the garbage collector so far."""
-
-    def __init__(self) -> None:
-        self.ns = 0
-        self._start = 0
-        gc.callbacks.append(self._callback)
-
-    def _callback(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._start = time.perf_counter_ns()
-        else:
-            self.ns += time.perf_counter_ns() - self._start
-
-    def close(self) -> None:
-        """Stop counting."""
-        gc.callbacks.remove(self._callback)
-
-
 class _Timer:
     """Time (ns) spent inside a synchronous callable, less garbage collections, and calls."""
 
-    def __init__(self, gc_clock: _GcClock) -> None:
+    def __init__(self, gc_clock: GcPauses) -> None:
         self.ns = 0
         self.calls = 0
         self._gc = gc_clock
@@ -635,8 +616,8 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         client = coordinator.client
         transport = client._transport  # noqa: SLF001
         session = coordinator.session
-        gc_clock = _GcClock()
-        handle, track, changed, entities = (_Timer(gc_clock) for _ in range(4))
+        pauses = GcPauses()
+        handle, track, changed, entities = (_Timer(pauses) for _ in range(4))
         transport._on_event = handle.wrap(transport._on_event)  # noqa: SLF001
         listeners = client._line_listeners  # noqa: SLF001
         listeners[:] = [
@@ -646,13 +627,19 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         coordinator.line_changed = changed.wrap(coordinator.line_changed)
         for line_listeners in coordinator._line_listeners.values():  # noqa: SLF001
             line_listeners[:] = [entities.wrap(listener) for listener in line_listeners]
-        gc_before = gc_clock.ns
-        pauses = GcPauses()
+        pauses.reset()
         total_us, received = await thread_cpu_per_message(
             link, sensors.samples, rate, seconds, len(watched)
         )
-        pauses.close()
-        gc_ns = gc_clock.ns - gc_before
+        gc_ns = pauses.ns
+        gc_summary = pauses.summary()
+        gc_by_generation = {
+            str(generation): {
+                "collections": sum(1 for gen, _ in pauses.pauses if gen == generation),
+                "ms": sum(ns for gen, ns in pauses.pauses if gen == generation) / 1e6,
+            }
+            for generation in range(3)
+        }
         per = max(1, received) * 1e3
         layers_us = {
             "transport_and_loop": total_us - handle.ns / per - gc_ns / per,
@@ -668,13 +655,13 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         # originates in (without one, the line sensor's state_changed does, and the reference
         # cycle of a context and its origin holds that event's states until a collection).
         remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
-        gc_before = gc_clock.ns
+        pauses.reset()
         all_events_us, all_events_received = await thread_cpu_per_message(
             link, sensors.samples, rate, seconds, len(watched)
         )
-        all_events_gc_ns = gc_clock.ns - gc_before
+        all_events_gc_ns = pauses.ns
         remove_listener()
-        gc_clock.close()
+        pauses.close()
         sensors.close()
     return {
         "received": received,
@@ -686,14 +673,8 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
             "garbage_collection_us": all_events_gc_ns / max(1, all_events_received) / 1e3,
         },
         "changes": changes,
-        "gc": pauses.summary(),
-        "gc_by_generation": {
-            str(generation): {
-                "collections": sum(1 for gen, _ in pauses.pauses if gen == generation),
-                "ms": sum(ns for gen, ns in pauses.pauses if gen == generation) / 1e6,
-            }
-            for generation in range(3)
-        },
+        "gc": gc_summary,
+        "gc_by_generation": gc_by_generation,
     }
 
 
