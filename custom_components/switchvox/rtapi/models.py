@@ -209,30 +209,35 @@ class _ModelTable[ModelT]:
             return None
         if entry is None:
             return None
-        model, exact = entry
-        return model if exact or _flat_key(data) is not None else None
+        model, text_only = entry
+        return model if text_only or _flatness(data) is not None else None
 
     def remember(self, data: Mapping[Any, Any], model: ModelT) -> ModelT:
         """Remember ``model`` as the parse of ``data`` when it is small and flat."""
-        if type(data) is dict and len(data) <= _MAX_FLAT_KEYS:
-            key = _flat_key(data)
-            if key is not None:
-                if len(self._entries) >= self._limit:
-                    self._entries.clear()
-                exact = not any(type(value) is int for _name, value in key)
-                self._entries[key] = (model, exact)
+        if (text_only := _flatness(data)) is not None:
+            if len(self._entries) >= self._limit:
+                self._entries.clear()
+            self._entries[tuple(data.items())] = (model, text_only)
         return model
 
 
-def _flat_key(data: dict[Any, Any]) -> _FlatKey | None:
-    """Return the items of a payload of text keys and text, integer or null values, else None.
+def _flatness(data: object) -> bool | None:
+    """Return whether a small flat payload holds text only (True) or integers too (False).
 
+    None for anything else: not a small dict of text keys and text, integer or null values.
     Booleans and floats are left out: True == 1 and 1.0 == 1 would make unequal payloads equal.
     """
+    if type(data) is not dict or len(data) > _MAX_FLAT_KEYS:
+        return None
+    text_only = True
     for key, value in data.items():
-        if type(key) is not str or not (value is None or type(value) in (str, int)):
+        if type(key) is not str:
             return None
-    return tuple(data.items())
+        if type(value) is int:
+            text_only = False
+        elif not (value is None or type(value) is str):
+            return None
+    return text_only
 
 
 type _Parties = tuple[Account, Endpoint | None, tuple[Remote, ...]]
@@ -311,12 +316,7 @@ class ModelCache:
 
 def _text_only(data: object) -> bool:
     """Return whether ``data`` is a small dict of text keys and text or null values."""
-    if type(data) is not dict or len(data) > _MAX_FLAT_KEYS:
-        return False
-    for key, value in data.items():
-        if type(key) is not str or not (value is None or type(value) is str):
-            return False
-    return True
+    return _flatness(data) is True
 
 
 @dataclass(frozen=True, slots=True)
