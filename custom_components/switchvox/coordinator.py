@@ -12,7 +12,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -149,7 +149,14 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     def line_changed(self, change: LineChange) -> None:
         """Fire the bus event and wake the entities of that one line."""
         update = LineUpdate.from_change(change)
+        context = update.context
         data = event_data(update, self.device_ids.get(change.extension), self.config_entry.entry_id)
-        self.hass.bus.async_fire(EVENT_SWITCHVOX, data, context=update.context)
+        self.hass.bus.async_fire(EVENT_SWITCHVOX, data, context=context)
+        if context.origin_event is None:
+            # Nothing listens to switchvox_event (no recorder), so the bus made no Event. The
+            # change's origin is still this event, as it is with the recorder: otherwise the
+            # line sensor's state_changed would be, and its reference cycle with the context
+            # would hold the old and new states until a full garbage collection.
+            Event(EVENT_SWITCHVOX, data, context=context)
         for listener in tuple(self._line_listeners.get(change.extension, ())):
             listener(update)

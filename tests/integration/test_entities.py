@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    MATCH_ALL,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
@@ -101,6 +108,33 @@ async def test_incoming_call_events(hass: HomeAssistant, simulator: SwitchvoxSim
     event_state = hass.states.get(CALL_101)
     assert event_state is not None
     assert event_state.attributes["event_type"] == "hung_up"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_change_originates_in_its_bus_event_without_listeners(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """With nothing listening to switchvox_event, a change's context still originates in it.
+
+    The context and its origin event form a reference cycle. Were the origin a state_changed
+    event, the cycle would hold the old and new states until a garbage collection (at 1,000
+    extensions, a full one of Home Assistant's heap: see the README's Performance section).
+    """
+    listeners = hass.bus.async_listeners()
+    assert listeners.get(EVENT_SWITCHVOX, 0) == listeners.get(MATCH_ALL, 0) == 0
+    # A state_changed listener, as the frontend's or an automation's (so the bus makes Events).
+    remove_listener = hass.bus.async_listen(EVENT_STATE_CHANGED, callback(lambda event: None))
+    uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    remove_listener()
+    for entity_id in (LINE_101, CALL_101):
+        state = hass.states.get(entity_id)
+        assert state is not None
+        origin = state.context.origin_event
+        assert origin is not None
+        assert origin.event_type == EVENT_SWITCHVOX
+        assert origin.data["unique_id"] == uid
+        assert not any(isinstance(value, State) for value in origin.data.values())
 
 
 @pytest.mark.usefixtures("init_integration")
