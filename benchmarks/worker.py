@@ -625,8 +625,9 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
             for listener in listeners
         ]
         coordinator.line_changed = changed.wrap(coordinator.line_changed)
-        for line_listeners in coordinator._line_listeners.values():  # noqa: SLF001
-            line_listeners[:] = [entities.wrap(listener) for listener in line_listeners]
+        for line_entities in coordinator._line_entities.values():  # noqa: SLF001
+            for entity in line_entities:
+                setattr(entity, "handle_line_update", entities.wrap(entity.handle_line_update))  # noqa: B010
         pauses.reset()
         total_us, received = await thread_cpu_per_message(
             link, sensors.samples, rate, seconds, len(watched)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from yarl import URL
 
@@ -45,15 +45,20 @@ class SwitchvoxEntity(CoordinatorEntity[SwitchvoxCoordinator]):
         self._attr_device_info = pbx_device_info(entry)
 
 
-class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
-    """An entity of one watched extension, updated only when that line changes."""
+class SwitchvoxLineEntity(Entity):
+    """An entity of one watched extension, written only when that line or the session changes.
+
+    The coordinator tells it both (``async_add_line_entity``): a coordinator listener of its own
+    would cost each of 2,000 entities a second registration for the session's up and down.
+    """
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(
         self, coordinator: SwitchvoxCoordinator, extension: str, description: EntityDescription
     ) -> None:
-        super().__init__(coordinator)
+        self.coordinator = coordinator
         self.entity_description = description
         self.extension = extension
         entry = coordinator.config_entry
@@ -81,11 +86,14 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
         await super().async_added_to_hass()
         if self.registry_entry is not None and self.registry_entry.device_id is not None:
             self.coordinator.device_ids[self.extension] = self.registry_entry.device_id
-        self.async_on_remove(
-            self.coordinator.async_add_line_listener(self.extension, self._handle_line_update)
-        )
+        self.coordinator.async_add_line_entity(self)
 
-    def _handle_line_update(self, update: LineUpdate) -> None:
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop listening to the line."""
+        self.coordinator.async_remove_line_entity(self)
+        await super().async_will_remove_from_hass()
+
+    def handle_line_update(self, update: LineUpdate) -> None:
         """Write the new state of this line, under the context of the change."""
         self.async_set_context(update.context)
         self.async_write_ha_state()

@@ -44,7 +44,7 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
         {"unique_id", "caller_name", "caller_number", "direction", "dial_data"}
     )
 
-    def _handle_line_update(self, update: LineUpdate) -> None:
+    def handle_line_update(self, update: LineUpdate) -> None:
         """Trigger the event a channel change means, if any."""
         if (call_event := update.change.call_event) is None:
             return

@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DIRECTION_OPTIONS, LINE_STATUS_OPTIONS
-from .coordinator import SwitchvoxConfigEntry
+from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .entity import SwitchvoxLineEntity
 
 PARALLEL_UPDATES = 0
@@ -51,8 +51,18 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
 
     # The attributes last returned and what they were built from: a line changing status
     # within the same call (answered, held, resumed) keeps them, and they are not rebuilt.
-    _attributes_source: tuple[Any, ...] | None = None
+    _attributes_source: tuple[Any, ...] | None
     _attributes: dict[str, Any]
+
+    def __init__(
+        self,
+        coordinator: SwitchvoxCoordinator,
+        extension: str,
+        description: SensorEntityDescription,
+    ) -> None:
+        super().__init__(coordinator, extension, description)
+        self._attributes_source = None
+        self._attributes = {}
 
     @property
     def native_value(self) -> str:
