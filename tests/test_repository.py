@@ -411,8 +411,9 @@ def test_quality_scale_entity_rules() -> None:
     if done("entity-unique-id"):
         assert "_attr_unique_id" in text
     if done("entity-event-setup"):
+        # Subscribed when added; unsubscribed through async_on_remove or when being removed.
         assert "async_added_to_hass" in text
-        assert "async_on_remove" in text
+        assert "async_on_remove" in text or "async_will_remove_from_hass" in text
     if done("entity-translations"):
         assert "translation_key=" in text
         assert strings.get("entity")
