@@ -12,7 +12,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import Event, HomeAssistant, State, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
@@ -23,7 +23,7 @@ from syrupy.filters import props
 from custom_components.switchvox.const import DOMAIN, EVENT_SWITCHVOX
 from switchvox_simulator import SwitchvoxSimulator
 
-from .helpers import state_of, wait_for
+from .helpers import assert_origin_is_bus_event, state_of, wait_for
 
 LINE_101 = "sensor.extension_101_line"
 LINE_102 = "sensor.extension_102_line"
@@ -127,14 +127,7 @@ async def test_change_originates_in_its_bus_event_without_listeners(
     uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
     remove_listener()
-    for entity_id in (LINE_101, CALL_101):
-        state = hass.states.get(entity_id)
-        assert state is not None
-        origin = state.context.origin_event
-        assert origin is not None
-        assert origin.event_type == EVENT_SWITCHVOX
-        assert origin.data["unique_id"] == uid
-        assert not any(isinstance(value, State) for value in origin.data.values())
+    assert_origin_is_bus_event(hass, uid, LINE_101, CALL_101)
 
 
 @pytest.mark.usefixtures("init_integration")

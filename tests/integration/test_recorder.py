@@ -16,10 +16,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.switchvox.const import EVENT_SWITCHVOX
 from switchvox_simulator import SwitchvoxSimulator
 
-from .helpers import state_of, wait_for
+from .helpers import assert_origin_is_bus_event, state_of, wait_for
 
 LINE_101 = "sensor.extension_101_line"
 CALL_101 = "event.extension_101_call"
@@ -113,12 +112,6 @@ async def test_context_originates_in_the_bus_event_with_the_recorder(
     """
     uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
-    for entity_id in (LINE_101, CALL_101):
-        state = hass.states.get(entity_id)
-        assert state is not None
-        origin = state.context.origin_event
-        assert origin is not None
-        assert origin.event_type == EVENT_SWITCHVOX
-        assert origin.data["unique_id"] == uid
+    assert_origin_is_bus_event(hass, uid, LINE_101, CALL_101)
     await simulator.hang_up(uid)
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle")
