@@ -30,17 +30,27 @@ class LineUpdate:
         return cls(change, Context(), call_details(change.state))
 
 
+def caller_details(state: LineState | None) -> dict[str, Any]:
+    """Return who is on the other end of a channel (none without one) and which way it goes.
+
+    The line sensor's attributes, the call event entity and the bus event name them alike.
+    """
+    caller = state.caller if state else None
+    return {
+        "caller_name": caller.name if caller else None,
+        "caller_number": caller.number if caller else None,
+        "direction": DIRECTION_OPTIONS[state.direction] if state and state.direction else None,
+    }
+
+
 def call_details(state: LineState) -> dict[str, Any]:
-    """Return who is on the other end of a channel and how the call started.
+    """Return the channel, who is on the other end of it and how the call started.
 
     The call event entity and the ``switchvox_event`` bus event carry the same fields.
     """
-    caller = state.caller
     return {
         "unique_id": state.unique_id,
-        "caller_name": caller.name if caller else None,
-        "caller_number": caller.number if caller else None,
-        "direction": DIRECTION_OPTIONS[state.direction] if state.direction else None,
+        **caller_details(state),
         "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
     }
 

@@ -12,9 +12,10 @@ from homeassistant.components.sensor import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DIRECTION_OPTIONS, LINE_STATUS_OPTIONS
+from .const import LINE_STATUS_OPTIONS
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .entity import SwitchvoxLineEntity
+from .line_events import caller_details
 
 PARALLEL_UPDATES = 0
 
@@ -86,13 +87,10 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
         )
         if source == self._attributes_source:
             return self._attributes
-        caller = state.caller if state else None
         self._attributes_source = source
         self._attributes = {
             "extension": self.extension,
-            "caller_name": caller.name if caller else None,
-            "caller_number": caller.number if caller else None,
-            "direction": DIRECTION_OPTIONS[state.direction] if state and state.direction else None,
+            **caller_details(state),
             "call_start": state.start_time.isoformat() if state and state.start_time else None,
             "active_channels": count,
             "dial_data": dict(state.dial_data) if state and state.dial_data else None,
