@@ -355,7 +355,7 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
             (
                 "  same, a listener of all events (as the recorder's)",
                 f"{throughput['integration_all_events_listener_rate']:,.0f}/s",
-                "switchvox_event is then the context's origin",
+                "as in any install with the recorder",
                 "",
             )
         )
@@ -446,7 +446,7 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
             (
                 "  same, a listener of all events (as the recorder's)",
                 f"{listened['total_us']:.0f} µs, GC {listened['garbage_collection_us']:.0f}",
-                "switchvox_event is then the context's origin",
+                "as in any install with the recorder",
                 "",
             )
         )

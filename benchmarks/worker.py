@@ -652,9 +652,8 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         }
         changes = changed.calls
         # The same again with a listener of all events, as the recorder is in a real install:
-        # the bus then makes every switchvox_event an Event, which a notification's context
-        # originates in (without one, the line sensor's state_changed does, and the reference
-        # cycle of a context and its origin holds that event's states until a collection).
+        # the bus then makes every switchvox_event an Event (the coordinator makes it without
+        # one), and every event of the notification is dispatched to that listener too.
         remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
         pauses.reset()
         all_events_us, all_events_received = await thread_cpu_per_message(
