@@ -27,6 +27,8 @@ from custom_components.switchvox.rtapi.lines import (
 from custom_components.switchvox.rtapi.models import MAX_ID_LENGTH, MAX_REMOTES, MAX_TEXT_LENGTH
 from custom_components.switchvox.rtapi.transport import NOT_DECODED, decode_json
 
+from .helpers import parsed_content
+
 FUZZ = settings(
     max_examples=200,
     deadline=None,
@@ -75,6 +77,7 @@ remotes = st.lists(
     ),
     max_size=MAX_REMOTES + 4,
 )
+
 line_params = st.fixed_dictionaries(
     {},
     optional={
@@ -134,14 +137,12 @@ def test_line_state_from_json(params: Any) -> None:
     check_line_state(state)
 
 
-def parsed_content(params: object, cache: ModelCache | None) -> str:
+def parse_result(params: object, cache: ModelCache | None) -> str:
     """Return what parsing ``params`` gives (raw payloads of the models included), as text."""
     try:
-        state = LineState.from_json(params, cache)
+        return parsed_content(LineState.from_json(params, cache))
     except SwitchvoxMessageError as err:
         return f"error: {err}"
-    models = (state.account, state.endpoint, *state.remotes, state.queue)
-    return repr((state, [None if model is None else dict(model.raw) for model in models]))
 
 
 @FUZZ
@@ -150,7 +151,7 @@ def test_line_state_cache_parses_equal(batch: list[Any]) -> None:
     """Parsing with a (small, often full) model cache gives what parsing without one gives."""
     cache = ModelCache(size=3, timestamps=2)
     for params in batch + batch[::-1]:
-        assert parsed_content(params, cache) == parsed_content(params, None)
+        assert parse_result(params, cache) == parse_result(params, None)
 
 
 @FUZZ

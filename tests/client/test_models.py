@@ -37,6 +37,8 @@ from custom_components.switchvox.rtapi.models import (
 )
 from switchvox_simulator import format_timestamp
 
+from .helpers import parsed_content
+
 WHEN = datetime(2024, 5, 17, 9, 30, 15, tzinfo=UTC)
 
 
@@ -347,12 +349,6 @@ def test_line_state_does_not_alias_input() -> None:
 
 
 # -- model cache ----------------------------------------------------------------------------------
-
-
-def parsed_content(state: LineState) -> str:
-    """Return all a parsed state holds, the raw payloads of its models included, as text."""
-    models = (state.account, state.endpoint, *state.remotes, state.queue)
-    return repr((state, [None if model is None else dict(model.raw) for model in models]))
 
 
 def test_model_cache_reuses_equal_payloads() -> None:
