@@ -51,6 +51,9 @@ class _Observer:
     def login_refused(self, error: SwitchvoxError) -> None:
         """Ignore."""
 
+    def sessions_unstable(self, unstable: bool) -> None:
+        """Ignore."""
+
     def line_changed(self, change: LineChange) -> None:
         """Count."""
         self.changes += 1

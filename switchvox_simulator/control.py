@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .faults import HANDSHAKE_FAULTS, HandshakeFault
 from .pbx import PbxError, UnknownAccountError, UnknownChannelError
+from .rpc import DROP_POINTS
 from .server import SwitchvoxSimulator
 
 type Body = dict[str, Any]
@@ -151,6 +152,35 @@ async def _handshake(sim: SwitchvoxSimulator, body: Body) -> Any:
     return {"ok": True}
 
 
+async def _flapping(sim: SwitchvoxSimulator, body: Body) -> Any:
+    """Close every session after its login or subscribe answer, N seconds or N notifications."""
+    after = body.get("after")
+    if after is not None and after not in DROP_POINTS:
+        raise BadRequestError(f"'after' must be one of {', '.join(DROP_POINTS)} or null")
+    seconds = body.get("seconds")
+    if seconds is not None and (
+        not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0
+    ):
+        raise BadRequestError("'seconds' must be a non-negative number or null")
+    notifications = body.get("notifications")
+    if notifications is not None:
+        notifications = _int(body, "notifications")
+        if notifications < 1:
+            raise BadRequestError("'notifications' must be at least 1")
+    sim.set_flapping(
+        after=after,
+        seconds=None if seconds is None else float(seconds),
+        notifications=notifications,
+    )
+    return {"ok": True}
+
+
+async def _string_ids(sim: SwitchvoxSimulator, body: Body) -> Any:
+    """Echo numeric JSON-RPC ids as strings (or stop)."""
+    sim.set_string_ids(_bool(body, "value"))
+    return {"ok": True}
+
+
 async def _delay(sim: SwitchvoxSimulator, body: Body) -> Any:
     """Delay responses to a method."""
     seconds = body.get("seconds")
@@ -214,6 +244,8 @@ ACTIONS: dict[str, Action] = {
     "responding": _responding,
     "accepting": _accepting,
     "handshake": _handshake,
+    "flapping": _flapping,
+    "string_ids": _string_ids,
     "delay": _delay,
     "ignore": _ignore,
     "error": _error,

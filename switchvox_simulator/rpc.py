@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -25,6 +25,13 @@ type Disconnect = Callable[[str], Awaitable[None]]
 """Close one connection by sid."""
 type PlaceCall = Callable[[str, str, JsonDict | None], Awaitable[object]]
 """Place a call: (from extension, to, dialData)."""
+type Sleep = Callable[[float], Awaitable[None]]
+"""Wait so many seconds (``asyncio.sleep``, or a test's controlled clock)."""
+type Spawn = Callable[[Coroutine[Any, Any, Any]], object]
+"""Run a coroutine in the background, tracked by the simulator."""
+
+# The points after which a flapping PBX closes a session (see RpcFaults.drop_after).
+DROP_POINTS: Final = ("login", "subscribe")
 
 
 @dataclass
@@ -34,6 +41,8 @@ class Session:
     sid: str
     extension: str | None = None
     watched: set[str] = field(default_factory=set)
+    notifications: int = 0
+    """Notifications sent to this connection."""
 
 
 @dataclass
@@ -99,6 +108,36 @@ class RpcFaults:
     errors: dict[str, JsonDict] = field(default_factory=dict)
     login_error: JsonDict | None = None
     """Log sessions in but answer the successful login with this error (None = normal)."""
+    drop_after: str | None = None
+    """Close the connection right after answering this method ("login" or "subscribe")."""
+    drop_after_seconds: float | None = None
+    """Close each connection this long after its login was answered."""
+    drop_after_notifications: int | None = None
+    """Close each connection once it has been sent this many notifications."""
+    string_ids: bool = False
+    """Echo a request's numeric id as a string ("1" for 1), as some servers do."""
+
+    def set_flapping(
+        self,
+        *,
+        after: str | None = None,
+        seconds: float | None = None,
+        notifications: int | None = None,
+    ) -> None:
+        """Close every session at one point of its life, as a PBX at its session limit does.
+
+        ``after`` a method's answer ("login", "subscribe"), ``seconds`` after the login, or
+        after so many ``notifications``; no argument stops it.
+        """
+        if after is not None and after not in DROP_POINTS:
+            raise ValueError(f"Unknown drop point {after!r}: one of {DROP_POINTS}")
+        if seconds is not None and seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        if notifications is not None and notifications < 1:
+            raise ValueError("notifications must be >= 1")
+        self.drop_after = after
+        self.drop_after_seconds = seconds
+        self.drop_after_notifications = notifications
 
     def set_delay(self, method: str, seconds: float) -> None:
         """Delay handling of ``method`` by ``seconds`` (0 = none)."""
@@ -197,6 +236,8 @@ class JsonRpc:
         emit: Emit,
         disconnect: Disconnect,
         place_call: PlaceCall,
+        spawn: Spawn,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.pbx = pbx
         self.sessions = sessions
@@ -205,6 +246,8 @@ class JsonRpc:
         self._emit = emit
         self._disconnect = disconnect
         self._place_call = place_call
+        self._spawn = spawn
+        self._sleep = sleep
 
     async def handle(self, sid: str, data: Any) -> None:
         """Handle one ``request`` event of connection ``sid``: a JSON-RPC 2.0 request object."""
@@ -239,9 +282,33 @@ class JsonRpc:
             await self._respond(sid, request_id, outcome)
         if outcome.after is not None:
             await outcome.after()
+        await self._flap(session, method)
+
+    async def _flap(self, session: Session, method: str) -> None:
+        """Close the connection where the flapping fault says, after answering ``method``."""
+        faults = self.faults
+        if method == faults.drop_after:
+            await self._disconnect(session.sid)
+        elif method == "login" and faults.drop_after_seconds is not None:
+            self._spawn(self._close_later(session, faults.drop_after_seconds))
+
+    async def _close_later(self, session: Session, seconds: float) -> None:
+        """Close ``session``'s connection ``seconds`` from now, if it is still open then."""
+        await self._sleep(seconds)
+        if self.sessions.get(session.sid) is session:
+            await self._disconnect(session.sid)
+
+    async def notified(self, session: Session) -> None:
+        """Count a notification sent to ``session``; close it where the flapping fault says."""
+        session.notifications += 1
+        limit = self.faults.drop_after_notifications
+        if limit is not None and session.notifications >= limit:
+            await self._disconnect(session.sid)
 
     async def _respond(self, sid: str, request_id: Any, outcome: Outcome) -> None:
         """Send a JSON-RPC response."""
+        if self.faults.string_ids and type(request_id) is int:
+            request_id = str(request_id)
         payload: JsonDict = {"jsonrpc": "2.0", "id": request_id}
         if outcome.error is not None:
             payload["error"] = outcome.error

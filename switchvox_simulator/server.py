@@ -27,6 +27,7 @@ from .rpc import (
     NOT_AUTHORIZED,
     JsonRpc,
     SessionTable,
+    Sleep,
     redact,
 )
 from .wire import SOCKETIO_PATH, Wire, cancel_all
@@ -60,6 +61,7 @@ class SwitchvoxSimulator:
         timestamp_format: str = "iso",
         outside_answer_delay: float = 1.0,
         cert_dir: Path | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.host = host
         self.port = port
@@ -79,6 +81,8 @@ class SwitchvoxSimulator:
             emit=self._emit,
             disconnect=self._disconnect,
             place_call=self.calls.dial,
+            spawn=self.spawn,
+            sleep=sleep,
         )
         self.cert_path: Path | None = None
         self.key_path: Path | None = None
@@ -256,6 +260,8 @@ class SwitchvoxSimulator:
         payload = {"jsonrpc": "2.0", "method": TOPIC_LINE, "params": params}
         for sid in self.session_table.subscribers(extension):
             await self._emit("notification", payload, sid)
+            if (session := self.session_table.get(sid)) is not None:
+                await self.rpc.notified(session)
 
     def subscribers(self, extension: str) -> list[str]:
         """Return the socket.io sids of the connections subscribed to ``extension``."""
@@ -389,6 +395,25 @@ class SwitchvoxSimulator:
     ) -> None:
         """Answer every ``method`` request with this error, unhandled (code None clears)."""
         self.faults.rpc.set_error(method, code, message, data)
+
+    def set_flapping(
+        self,
+        *,
+        after: str | None = None,
+        seconds: float | None = None,
+        notifications: int | None = None,
+    ) -> None:
+        """Close every session at one point of its life (no argument: stop).
+
+        Right after the ``after`` method's answer ("login", "subscribe"), ``seconds`` after its
+        login, or after so many ``notifications``. A PBX at its session limit, another client
+        taking the extension's session, or a proxy with a broken idle timer look like this.
+        """
+        self.faults.rpc.set_flapping(after=after, seconds=seconds, notifications=notifications)
+
+    def set_string_ids(self, value: bool = True) -> None:
+        """Echo numeric JSON-RPC ids as strings ("1" for 1), as some servers do."""
+        self.faults.rpc.string_ids = value
 
     def set_accepting(self, value: bool) -> None:
         """Refuse (False) new Engine.IO handshakes with HTTP 503; the port stays bound."""

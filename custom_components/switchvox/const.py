@@ -33,6 +33,7 @@ WATCHED_EXTENSION_PATTERN: Final = r"^[0-9]{1,16}$"
 
 ISSUE_NOT_AUTHORIZED: Final = "extensions_not_authorized"
 ISSUE_USER_ACTION: Final = "user_action_required"
+ISSUE_SESSIONS_CLOSED: Final = "sessions_closed"
 
 # Line statuses as Home Assistant shows them (sensor options, event data): snake_case.
 LINE_STATUS_OPTIONS: Final[dict[LineStatus, str]] = {

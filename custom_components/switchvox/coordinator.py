@@ -19,7 +19,11 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER
 from .helpers import client_from_config, raise_setup_failure, watched_extensions
-from .issues import async_update_refused_issue, async_update_user_action_issue
+from .issues import (
+    async_update_refused_issue,
+    async_update_sessions_closed_issue,
+    async_update_user_action_issue,
+)
 from .line_events import LineUpdate, event_data
 from .rtapi import (
     Line,
@@ -169,6 +173,10 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     def login_refused(self, error: SwitchvoxError) -> None:
         """Ask the user for the new password (the session has stopped for good)."""
         self.config_entry.async_start_reauth(self.hass)
+
+    def sessions_unstable(self, unstable: bool) -> None:
+        """Say that the PBX keeps closing the session (or stop saying it)."""
+        async_update_sessions_closed_issue(self.hass, self.config_entry, unstable)
 
     def line_changed(self, change: LineChange) -> None:
         """Fire the bus event and wake the entities of that one line."""

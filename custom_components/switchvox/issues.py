@@ -7,7 +7,14 @@ from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONF_EXTENSION, DOMAIN, ISSUE_NOT_AUTHORIZED, ISSUE_USER_ACTION, LOGGER
+from .const import (
+    CONF_EXTENSION,
+    DOMAIN,
+    ISSUE_NOT_AUTHORIZED,
+    ISSUE_SESSIONS_CLOSED,
+    ISSUE_USER_ACTION,
+    LOGGER,
+)
 from .rtapi import SwitchvoxError, SwitchvoxTLSError
 
 
@@ -61,6 +68,30 @@ def async_update_user_action_issue(
         is_fixable=False,
         severity=ir.IssueSeverity.ERROR,
         translation_key=user_action_key(error),
+        translation_placeholders={
+            "title": entry.title,
+            "host": entry.data[CONF_HOST],
+            "extension": entry.data[CONF_EXTENSION],
+        },
+    )
+
+
+@callback
+def async_update_sessions_closed_issue(
+    hass: HomeAssistant, entry: ConfigEntry, unstable: bool
+) -> None:
+    """Raise the issue of a PBX that keeps closing our sessions, or clear it once one stays."""
+    issue_id = f"{ISSUE_SESSIONS_CLOSED}_{entry.entry_id}"
+    if not unstable:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_SESSIONS_CLOSED,
         translation_placeholders={
             "title": entry.title,
             "host": entry.data[CONF_HOST],

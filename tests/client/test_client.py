@@ -49,8 +49,7 @@ def sent(simulator: SwitchvoxSimulator, method: str) -> list[Any]:
 async def next_request_id(client: SwitchvoxClient) -> int:
     """Wait until the client has a request pending and return its id."""
     await wait_until(lambda: client.pending_requests == 1)
-    request_id: int = next(iter(client._pending))
-    return request_id
+    return int(next(iter(client._pending)))
 
 
 # -- connection ------------------------------------------------------------------------------------
@@ -479,6 +478,30 @@ async def test_late_response_is_ignored(
     await client.subscribe(["102"])
 
 
+async def test_ids_echoed_as_strings_match(
+    simulator: SwitchvoxSimulator,
+    client: SwitchvoxClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that echoes the id 1 as "1" is understood: a number and its text are one id."""
+    simulator.set_string_ids()
+    await client.login("101", PASSWORD)
+    await client.subscribe(["101", "102"])
+    with pytest.raises(SwitchvoxRpcError, match="-32601"):
+        await client.request("frobnicate", {})
+    assert simulator.subscriptions == {"101": 1, "102": 1}
+    assert client.pending_requests == 0
+    assert client.malformed_messages == 0
+    # An id that matches no request (as text either) is logged at debug and dropped.
+    with caplog.at_level(logging.DEBUG, logger=CLIENT_LOGGER):
+        await simulator.send_raw("response", {"jsonrpc": "2.0", "id": "77", "result": True})
+        await simulator.send_raw("response", {"jsonrpc": "2.0", "id": 2**70, "result": True})
+        await wait_until(lambda: caplog.text.count("unknown or expired request") == 2)
+    assert client.malformed_messages == 0
+    assert not [r for r in caplog.records if r.levelno > logging.DEBUG]
+    await client.dial("102")
+
+
 async def test_out_of_order_responses(
     simulator: SwitchvoxSimulator, client: SwitchvoxClient
 ) -> None:
@@ -674,13 +697,13 @@ async def test_duplicate_response_is_ignored(logged_in: SwitchvoxClient) -> None
     """A second response to a request already resolved (same loop turn) changes nothing."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
-    logged_in._pending[424242] = ("dial", future)
+    logged_in._pending["424242"] = ("dial", future)
     try:
         logged_in._handle_event("response", ({"id": 424242, "result": 1},))
         logged_in._handle_event("response", ({"id": 424242, "error": {"code": 1}},))
         assert future.result() == 1
     finally:
-        logged_in._pending.pop(424242)
+        logged_in._pending.pop("424242")
 
 
 # -- drops -----------------------------------------------------------------------------------------

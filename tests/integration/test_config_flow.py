@@ -45,6 +45,20 @@ async def test_full_user_flow(hass: HomeAssistant, simulator: SwitchvoxSimulator
     assert ("login", {"extension": "101", "password": "***"}) in simulator.requests
 
 
+async def test_user_flow_with_ids_echoed_as_strings(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """A PBX that echoes the request id 1 as "1" still validates the login at once."""
+    simulator.set_string_ids()
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(simulator)
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == _user_input(simulator)
+
+
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [

@@ -9,7 +9,6 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchvox import async_remove_config_entry_device
@@ -91,24 +90,6 @@ async def test_reconnect_forgets_stale_channels(
     uid = await simulator.ring("102", caller_name="Back", caller_number="5550200")
     await wait_for(hass, lambda: state_of(hass, "sensor.extension_102_line") == "ringing")
     await simulator.hang_up(uid)
-
-
-async def test_lost_and_restored_logged_once(
-    hass: HomeAssistant,
-    simulator: SwitchvoxSimulator,
-    init_integration: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """An outage logs one warning when lost and one line when back, whatever the retries."""
-    simulator.set_accepting(False)
-    await simulator.drop_connections()
-    await wait_for(hass, lambda: init_integration.runtime_data.session.last_error is not None)
-    await wait_for(hass, lambda: _count(simulator, "login") >= 1, timeout=1)
-    await asyncio.sleep(2)  # several reconnect attempts fail meanwhile
-    simulator.set_accepting(True)
-    await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle", timeout=10)
-    assert caplog.text.count("Lost the connection") == 1
-    assert caplog.text.count("restored") == 1
 
 
 async def test_changed_password_starts_reauth_without_login_storm(

@@ -86,7 +86,8 @@ class SwitchvoxClient:
         self._transports = tuple(transports)
         self._transport: SocketIOTransport | None = None
         self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[str, asyncio.Future[Any]]] = {}
+        # By the id's text: servers differ in echoing 1 as 1 or as "1".
+        self._pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
         self._line_listeners: list[LineStateListener] = []
         self._connection_listeners: list[ConnectionListener] = []
         self._warn_malformed = _RateLimitedWarning(MALFORMED_LOG_INTERVAL)
@@ -291,7 +292,7 @@ class SwitchvoxClient:
             raise SwitchvoxConnectionError(f"Not connected: cannot send {method}")
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = (method, future)
+        self._pending[str(request_id)] = (method, future)
         message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": dict(params)}
         _LOGGER.debug("Sending %s (id %s)", method, request_id)
         try:
@@ -303,7 +304,7 @@ class SwitchvoxClient:
                 f"No response to {method} within {self.request_timeout} s"
             ) from err
         finally:
-            self._pending.pop(request_id, None)
+            self._pending.pop(str(request_id), None)
 
     async def __aenter__(self) -> Self:
         """Connect on entering the context."""
@@ -330,7 +331,8 @@ class SwitchvoxClient:
     def _handle_response(self, data: object) -> None:
         """Resolve the request a response answers."""
         response = RpcResponse.from_json(data)
-        entry = self._pending.get(response.id) if isinstance(response.id, int) else None
+        # JSON-RPC says the id comes back unchanged, but servers differ: 1 and "1" are one id.
+        entry = self._pending.get(_id_text(response.id))
         if entry is None:
             _LOGGER.debug("Response to unknown or expired request id %r", response.id)
             return
@@ -400,6 +402,14 @@ def _line_targets(extensions: Iterable[str]) -> dict[str, Any]:
         "topic": TOPIC_LINE_STATE,
         "targets": [{"account": {"extension": extension}} for extension in extensions],
     }
+
+
+def _id_text(value: int | str) -> str:
+    """Return a response id as the text requests are filed under (ours are small integers)."""
+    if isinstance(value, int):
+        # str() of an integer of thousands of digits raises: no request of ours has such an id.
+        return str(value) if -(2**63) <= value < 2**64 else ""
+    return value
 
 
 def _discard_result(task: asyncio.Task[None]) -> None:

@@ -3,16 +3,23 @@
 The PBX binds an API session to its socket.io connection, so staying connected means opening a
 whole new session after every drop. :class:`SwitchvoxSession` does that for as long as it runs:
 
-* a drop forgets every channel (a call may have ended while we were away) and is reported once;
-* reconnect attempts back off exponentially, capped and jittered, so a PBX that stays down is
-  not hammered, while a single drop is repaired within a tenth of a second;
+* a drop forgets every channel (a call may have ended while we were away);
+* reconnect attempts back off exponentially, capped and jittered, and the backoff starts over
+  only once a session has stayed up for :data:`STABLE_SESSION`: a PBX that accepts the login,
+  then closes the session again and again (its session limit reached, another client taking
+  the extension's session, a proxy with a broken idle timer) is not hammered, while a single
+  drop is still repaired within a tenth of a second;
 * a refused login ends the session for good (a locked account must not be retried), every
   other failure, whatever raised it, is retried;
 * a drop while logging in or subscribing counts as a failed attempt, at first start too;
-* the loss and the return of the session are logged once each (info), a PBX refusing to restore
-  it is warned once per outage, and every other failed attempt is logged at debug level.
+* one outage tells one story in the log: the loss of a session that had settled (info), a PBX
+  refusing to restore it (warned once), and the return once a session has settled again, with
+  how long it took and how many attempts (info); the cycles in between are logged at debug;
+* a PBX that keeps closing sessions for :data:`UNSTABLE_AFTER` is reported to the observer,
+  and the report is withdrawn once a session settles.
 
-What the owner needs to know arrives through a :class:`SessionObserver`.
+What the owner needs to know arrives through a :class:`SessionObserver`. Time comes from a
+:class:`Clock`, which tests replace to run minutes of reconnects in an instant.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 import logging
 import random
+import time
 from typing import Final, Protocol
 
 from .client import SwitchvoxClient
@@ -48,6 +56,10 @@ FIRST_RECONNECT_DELAY: Final = 0.1
 RECONNECT_INITIAL_DELAY: Final = 0.5
 RECONNECT_MAX_DELAY: Final = 60.0
 RECONNECT_JITTER: Final = 0.25
+# A session that stays up this long has settled: the backoff starts over, the outage is over.
+STABLE_SESSION: Final = 30.0
+# A PBX that has kept closing sessions for this long is reported (a repair issue in HA).
+UNSTABLE_AFTER: Final = 300.0
 # Logging out must not hold up a shutdown when the PBX is gone.
 LOGOUT_TIMEOUT: Final = 3.0
 # Connection events remembered for diagnostics.
@@ -55,7 +67,10 @@ HISTORY_LENGTH: Final = 20
 
 
 def reconnect_delay(attempt: int) -> float:
-    """Return the delay before reconnect ``attempt`` (0-based): exponential, capped, jittered."""
+    """Return the delay before reconnect ``attempt`` (0-based) of an outage.
+
+    Exponential, capped and jittered: 0.1 s, then 0.5, 1, 2, 4 s... up to a minute.
+    """
     if attempt == 0:
         base = FIRST_RECONNECT_DELAY
     else:
@@ -102,6 +117,46 @@ class SessionObserver(Protocol):
     def login_refused(self, error: SwitchvoxError) -> None:
         """Handle the PBX refusing the credentials: the session has stopped for good."""
 
+    def sessions_unstable(self, unstable: bool) -> None:
+        """Handle the PBX closing every session for a while (True), or a session settling."""
+
+
+class Clock(Protocol):
+    """Where a session's time comes from: the monotonic clock, or a test's controlled one."""
+
+    def monotonic(self) -> float:
+        """Return the current time in seconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        ...
+
+
+class MonotonicClock:
+    """Real time: ``time.monotonic`` and ``asyncio.sleep``."""
+
+    def monotonic(self) -> float:
+        """Return the current time in seconds."""
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        await asyncio.sleep(seconds)
+
+
+@dataclass(slots=True)
+class Outage:
+    """From the loss of a settled session to the next session that settles."""
+
+    started: float
+    attempts: int = 0
+    """Attempts to open a session since it began."""
+    closed_sessions: int = 0
+    """Sessions the PBX accepted the login of, then closed before they settled."""
+    refusal_logged: bool = False
+    reported_unstable: bool = False
+
 
 @dataclass(frozen=True, slots=True)
 class SessionEvent:
@@ -122,6 +177,7 @@ class SwitchvoxSession:
         password: str,
         watched: Sequence[str],
         observer: SessionObserver,
+        clock: Clock | None = None,
     ) -> None:
         self.client = client
         self.extension = extension
@@ -134,8 +190,14 @@ class SwitchvoxSession:
         self.reconnects = 0
         self.notifications = 0
         self.history: deque[SessionEvent] = deque(maxlen=HISTORY_LENGTH)
+        self.outage: Outage | None = None
         self._observer = observer
+        self._clock: Clock = clock or MonotonicClock()
+        self._attempt = 0
         self._up = False
+        self._up_at = 0.0
+        self._logged_in = False
+        self._unexpected_logged = False
         self._closing = False
         self._dropped = asyncio.Event()
         client.add_line_state_listener(self._handle_line_state)
@@ -167,9 +229,39 @@ class SwitchvoxSession:
     async def run(self) -> None:
         """Reconnect after every drop until :meth:`close` or a refused login."""
         while not self._closing:
-            await self._dropped.wait()
+            if await self._stays_up():
+                self._settled()
+                await self._dropped.wait()
             if self._closing or not await self._reconnect():
                 return
+
+    async def _stays_up(self) -> bool:
+        """Wait until the open session drops or has stayed up for :data:`STABLE_SESSION`."""
+        dropped = asyncio.ensure_future(self._dropped.wait())
+        settled = asyncio.ensure_future(self._clock.sleep(STABLE_SESSION))
+        try:
+            await asyncio.wait((dropped, settled), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+            settled.cancel()
+        return not self._dropped.is_set()
+
+    def _settled(self) -> None:
+        """Start the backoff over and end the outage: the session stayed up."""
+        self._attempt = 0
+        self._unexpected_logged = False
+        outage, self.outage = self.outage, None
+        if outage is None:
+            return
+        _LOGGER.info(
+            "Connection to the Switchvox PBX at %s restored after %s down and %d %s",
+            self.client.host,
+            _duration(self._up_at - outage.started),
+            outage.attempts,
+            "attempt" if outage.attempts == 1 else "attempts",
+        )
+        if outage.reported_unstable:
+            self._observer.sessions_unstable(False)
 
     async def close(self) -> None:
         """Log out and close the connection (idempotent)."""
@@ -188,6 +280,7 @@ class SwitchvoxSession:
     async def _open(self) -> None:
         """Connect, log in and subscribe; a failure or a drop meanwhile leaves no connection."""
         self._dropped.clear()
+        self._logged_in = False
         await self.client.connect()
         try:
             try:
@@ -196,6 +289,7 @@ class SwitchvoxSession:
                 # -32002 on a brand-new connection: whatever the PBX thinks happened before,
                 # the session is logged in, which is what login was for.
                 _LOGGER.debug("The PBX reports the new session as logged in already")
+            self._logged_in = True
             # Nothing from before this session is trusted: calls may have ended meanwhile.
             self.tracker.clear()
             refused = await self.client.subscribe_permitted(self.watched)
@@ -209,11 +303,11 @@ class SwitchvoxSession:
 
     async def _reconnect(self) -> bool:
         """Reconnect with backoff; return False when retrying must stop."""
-        attempt = 0
-        unexpected_logged = refusal_logged = False
         while True:
-            await asyncio.sleep(reconnect_delay(attempt))
-            attempt += 1
+            await self._clock.sleep(reconnect_delay(self._attempt))
+            self._attempt += 1
+            outage = self._outage_now()
+            outage.attempts += 1
             if self._closing:  # closed while waiting
                 return False
             try:
@@ -230,27 +324,46 @@ class SwitchvoxSession:
                     self._record("stopped", "login refused")
                     self._observer.login_refused(err)
                     return False
-                if isinstance(err, SwitchvoxRpcError) and not refusal_logged:
-                    refusal_logged = True
+                if isinstance(err, SwitchvoxRpcError) and not outage.refusal_logged:
+                    outage.refusal_logged = True
                     _LOGGER.warning(
                         "The Switchvox PBX at %s refused to restore the session (%s); retrying",
                         self.client.host,
                         err,
                     )
                 else:
-                    _LOGGER.debug("Reconnect attempt %s failed: %s", attempt, err)
-                self._observer.reconnect_failed(err, attempt)
+                    _LOGGER.debug("Reconnect attempt %s failed: %s", outage.attempts, err)
+                if self._logged_in:
+                    self._session_closed(outage)
+                self._observer.reconnect_failed(err, outage.attempts)
                 continue
             except Exception as err:
                 # Last resort: an error nobody foresaw must not end reconnecting for good.
                 self._failed(f"{type(err).__name__}: {err}")
-                if not unexpected_logged:
-                    unexpected_logged = True
+                if not self._unexpected_logged:
+                    self._unexpected_logged = True
                     _LOGGER.exception("Unexpected error while reconnecting; retrying with backoff")
                 continue
             self.reconnects += 1
             self._mark_up()
             return True
+
+    def _outage_now(self) -> Outage:
+        """Return the outage under way, starting one if a session had settled."""
+        if self.outage is None:
+            self.outage = Outage(started=self._clock.monotonic())
+        return self.outage
+
+    def _session_closed(self, outage: Outage) -> None:
+        """Count a session the PBX closed before it settled; report a PBX that keeps doing it."""
+        outage.closed_sessions += 1
+        if (
+            not outage.reported_unstable
+            and outage.closed_sessions > 1
+            and self._clock.monotonic() - outage.started >= UNSTABLE_AFTER
+        ):
+            outage.reported_unstable = True
+            self._observer.sessions_unstable(True)
 
     def _failed(self, detail: str) -> None:
         """Note a failed attempt to open the session."""
@@ -260,11 +373,12 @@ class SwitchvoxSession:
     def _mark_up(self) -> None:
         """Note the session open and tell the observer."""
         self._up = True
+        self._up_at = self._clock.monotonic()
         self.connected_since = datetime.now(UTC)
         self.last_error = None
         self._record("connected", self.client.transport_name)
-        if self.reconnects:
-            _LOGGER.info("Connection to the Switchvox PBX at %s restored", self.client.host)
+        if self.outage is not None:
+            _LOGGER.debug("Session reopened after %d attempts", self.outage.attempts)
         self._observer.session_up(self.refused)
 
     def _handle_connection(self, connected: bool) -> None:
@@ -278,9 +392,18 @@ class SwitchvoxSession:
             self._up = False
             self.connected_since = None
             self._record("dropped")
-            _LOGGER.info(
-                "Lost the connection to the Switchvox PBX at %s; reconnecting", self.client.host
-            )
+            if self.outage is None:
+                self.outage = Outage(started=self._clock.monotonic())
+                _LOGGER.info(
+                    "Lost the connection to the Switchvox PBX at %s; reconnecting",
+                    self.client.host,
+                )
+            else:
+                _LOGGER.debug(
+                    "The PBX closed the session again after %.1f s",
+                    self._clock.monotonic() - self._up_at,
+                )
+                self._session_closed(self.outage)
             self._observer.session_down()
 
     def _handle_line_state(self, state: LineState) -> None:
@@ -292,3 +415,17 @@ class SwitchvoxSession:
     def _record(self, event: str, detail: str | None = None) -> None:
         """Remember one step of the connection's history."""
         self.history.append(SessionEvent(datetime.now(UTC), event, detail))
+
+
+def _duration(seconds: float) -> str:
+    """Return a duration as people read it: "0.4 s", "42 s", "3 min 20 s", "2 h 5 min"."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
