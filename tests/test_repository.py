@@ -338,6 +338,7 @@ def test_workflows_run_the_readme_commands() -> None:
     assert "./scripts/test" in workflows
     assert "--min" in workflows
     assert "./scripts/e2e" in workflows
+    assert '"--next"' in workflows  # the e2e test on the newest release too
     assert "home-assistant/actions/hassfest@" in workflows
     assert "hacs/action@" in workflows
     assert "category: integration" in workflows
