@@ -58,6 +58,7 @@ def test_address_forms(text: str, expected: PbxAddress) -> None:
         (":8443", "invalid_host"),
         ("[::1", "invalid_host"),
         ("[pbx.lan]:8443", "invalid_host"),
+        ("[v1.pbx]:8443", "invalid_host"),  # an IPvFuture literal: no IPv6 address
         ("pbx.lan:0", "invalid_host_port"),
         ("pbx.lan:65536", "invalid_host_port"),
         ("pbx.lan:https", "invalid_host_port"),
