@@ -227,6 +227,84 @@ def test_known_harnesses_match_what_is_installed() -> None:
             assert KNOWN_HARNESSES[version] == ha, version
 
 
+# What the Marketplace (Home Assistant 2026.11) reads from hacs.json, and the type it wants:
+# REPOSITORY_MANIFEST_VALUES in homeassistant/components/marketplace/utils/validate.py. It skips
+# any other key and ignores (with a warning) a value of another type.
+MARKETPLACE_HACS_KEYS: dict[str, type] = {
+    "content_in_root": bool,
+    "filename": str,
+    "hacs": str,
+    "hide_default_branch": bool,
+    "homeassistant": str,
+    "name": str,
+    "persistent_directory": str,
+    "zip_release": bool,
+}
+# HACS (2026.8 to 2026.10) and its action validate hacs.json with extra keys refused and "name"
+# required: HACS_MANIFEST_JSON_SCHEMA in hacs/integration custom_components/hacs/utils/validate.py.
+HACS_KEYS = frozenset({*MARKETPLACE_HACS_KEYS, "country", "render_readme"})
+
+
+def marketplace_validate_source() -> str | None:
+    """Return the Marketplace's utils/validate.py of .venv-next or of this environment, if any."""
+    pattern = "lib/python3*/site-packages/homeassistant/components/marketplace/utils/validate.py"
+    for path in (ROOT / ".venv-next").glob(pattern):
+        return path.read_text(encoding="utf-8")
+    try:
+        module = importlib.import_module("homeassistant.components.marketplace.utils.validate")
+    except ImportError:
+        return None
+    return Path(str(module.__file__)).read_text(encoding="utf-8")  # pragma: no cover
+
+
+def test_hacs_json_is_read_whole_by_the_marketplace_and_by_hacs() -> None:
+    """Every key of hacs.json is one both read, with the type they want; HACS's "name" is set."""
+    hacs: dict[str, Any] = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))
+    ignored = set(hacs) - set(MARKETPLACE_HACS_KEYS)
+    assert not ignored, f"the Marketplace ignores {sorted(ignored)} in hacs.json"
+    assert set(hacs) <= HACS_KEYS
+    for key, value in hacs.items():
+        assert isinstance(value, MARKETPLACE_HACS_KEYS[key]), f"{key}: {value!r}"
+    assert hacs["name"] == MANIFEST["name"]  # HACS requires it
+    assert re.fullmatch(r"\d{4}\.\d+\.\d+", hacs["homeassistant"])
+    # Content in custom_components/<domain>/, from the files of the release (no ZIP asset).
+    assert not hacs.get("content_in_root")
+    assert not hacs.get("zip_release")
+
+
+def test_marketplace_hacs_keys_are_what_the_marketplace_reads() -> None:
+    """MARKETPLACE_HACS_KEYS is the list of the installed Marketplace (.venv-next has one)."""
+    source = marketplace_validate_source()
+    if source is None:
+        pytest.skip("no Home Assistant with the Marketplace here: run ./scripts/setup --next")
+    block = re.search(r"^REPOSITORY_MANIFEST_VALUES = \{\n(.*?)^\}", source, re.M | re.S)
+    assert block, "REPOSITORY_MANIFEST_VALUES not found"
+    read = dict(re.findall(r'^\s+"(\w+)": probatio\.Schema\((\w+)\)', block.group(1), re.M))
+    assert set(read) == set(MARKETPLACE_HACS_KEYS)
+    for key, kind in MARKETPLACE_HACS_KEYS.items():
+        # A version is a string the validator also parses (valid_version).
+        assert read[key] == kind.__name__ or (key == "homeassistant" and kind is str), key
+
+
+def test_newest_release_environment() -> None:
+    """requirements_next.txt pins the release the README names; .ci/run runs the e2e there."""
+    pinned = re.search(
+        r"^homeassistant==(\S+)$", (ROOT / "requirements_next.txt").read_text("utf-8"), re.M
+    )
+    assert pinned, "requirements_next.txt pins no homeassistant"
+    assert HARNESS not in (ROOT / "requirements_next.txt").read_text("utf-8")
+    install = readme_section("Install")
+    assert re.search(rf"^\| *{re.escape(pinned.group(1))} *\|.*e2e --next", install, re.M), (
+        "no row of the versions table for the release .venv-next runs"
+    )
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "./scripts/e2e --next" in ci
+    steps = re.findall(r"^step (.+)$", ci, re.M)
+    assert steps[-1] == "./scripts/test", "./scripts/test closes the log"
+    for ignored in (".gitignore", "pyproject.toml"):
+        assert ".venv-next" in (ROOT / ignored).read_text(encoding="utf-8"), ignored
+
+
 # --- GitHub: workflows and issue forms ------------------------------------------------------
 
 
@@ -260,6 +338,7 @@ def test_workflows_run_the_readme_commands() -> None:
     assert "./scripts/test" in workflows
     assert "--min" in workflows
     assert "./scripts/e2e" in workflows
+    assert '"--next"' in workflows  # the e2e test on the newest release too
     assert "home-assistant/actions/hassfest@" in workflows
     assert "hacs/action@" in workflows
     assert "category: integration" in workflows

@@ -28,6 +28,7 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from .address import InvalidAddressError, parse_address
 from .const import (
     CONF_ASSIST_ANY_NUMBER,
     CONF_EXTENSION,
@@ -88,9 +89,17 @@ def entry_match(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _normalize(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Trim and lower-case the host and trim the extension."""
+    """Read the address as typed (a URL sets the port and HTTPS) and trim the extension.
+
+    Raises ``InvalidAddressError`` when the host field holds no address.
+    """
     data = dict(user_input)
-    data[CONF_HOST] = data[CONF_HOST].strip().lower().strip("[]")
+    address = parse_address(data[CONF_HOST])
+    data[CONF_HOST] = address.host
+    if address.port is not None:
+        data[CONF_PORT] = address.port
+    if address.ssl is not None:
+        data[CONF_SSL] = address.ssl
     if CONF_EXTENSION in data:
         data[CONF_EXTENSION] = str(data[CONF_EXTENSION]).strip()
     return data
@@ -149,13 +158,18 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the PBX address and an extension's credentials."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _normalize(user_input)
-            self._async_abort_entries_match(entry_match(data))
-            errors, _ = await async_validate_errors(data)
-            if not errors:
-                return self.async_create_entry(
-                    title=f"{data[CONF_EXTENSION]} @ {data[CONF_HOST]}", data=data
-                )
+            try:
+                data = _normalize(user_input)
+            except InvalidAddressError as err:
+                errors[CONF_HOST] = err.reason
+            else:
+                self._async_abort_entries_match(entry_match(data))
+                errors, _ = await async_validate_errors(data)
+                if not errors:
+                    return self.async_create_entry(
+                        title=f"{data[CONF_EXTENSION]} @ {data[CONF_HOST]}", data=data
+                    )
+                user_input = data  # the form shows the address as it was read
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
@@ -193,13 +207,18 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            updates = _normalize(user_input)
-            data = {**entry.data, **updates}
-            if entry_match(data) != entry_match(entry.data):
-                self._async_abort_entries_match(entry_match(data))
-            errors, _ = await async_validate_errors(data)
-            if not errors:
-                return self.async_update_reload_and_abort(entry, data_updates=updates)
+            try:
+                updates = _normalize(user_input)
+            except InvalidAddressError as err:
+                errors[CONF_HOST] = err.reason
+            else:
+                data = {**entry.data, **updates}
+                if entry_match(data) != entry_match(entry.data):
+                    self._async_abort_entries_match(entry_match(data))
+                errors, _ = await async_validate_errors(data)
+                if not errors:
+                    return self.async_update_reload_and_abort(entry, data_updates=updates)
+                user_input = updates  # the form shows the address as it was read
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

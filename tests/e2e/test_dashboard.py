@@ -32,6 +32,7 @@ from devtools.browser import (
 from devtools.dashboard import card_title
 from devtools.develop import account_names
 from devtools.instance import ROOT, DevInstance, free_port, prepare_config
+from devtools.logcheck import log_findings
 from devtools.provision import (
     DASHBOARD_PATH,
     DEV_PASSWORD,
@@ -80,6 +81,13 @@ async def ha_rest(ha_url: str, path: str, payload: Any) -> Any:
     async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
         await api.login(DEV_USERNAME, DEV_PASSWORD)
         return await api.rest("POST", path, payload)
+
+
+async def ha_get(ha_url: str, path: str) -> Any:
+    """Log in as the development user and GET from the REST API."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        return await api.rest("GET", path)
 
 
 async def ha_state(ha_url: str, entity_id: str) -> dict[str, Any] | None:
@@ -273,3 +281,25 @@ def test_blueprints_are_valid() -> None:
             schema=AUTOMATION_BLUEPRINT_SCHEMA,
         )
         assert blueprint.inputs
+
+
+def test_diagnostics(running: Running) -> None:
+    """The entry's diagnostics download: the session is up, the password is not in it."""
+    url = running.instance.ha_url
+    entry_id = running.provisioned.entry_id
+    diagnostics = run_async(ha_get(url, f"/api/diagnostics/config_entry/{entry_id}"))
+    data = diagnostics["data"]
+    assert diagnostics["home_assistant"]["version"]
+    assert diagnostics["custom_components"]["switchvox"]["version"]
+    assert data["entry"]["data"]["password"] == "**REDACTED**"
+    assert data["session"]["connected"] is True
+    assert sorted(data["extensions"]) == WATCHED
+    assert "demo" not in str(data)  # the simulator's password
+
+
+def test_log_is_clean(running: Running) -> None:
+    """Once Home Assistant has stopped: no deprecation report, no warning or error of ours."""
+    running.instance.stop()
+    log = (running.instance.config_dir / "home-assistant.log").read_text(encoding="utf-8")
+    assert "We found a custom integration switchvox" in log  # the log of this run
+    assert not log_findings(log), "\n".join(log_findings(log))

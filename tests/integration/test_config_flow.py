@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 from unittest.mock import patch
 
@@ -20,7 +21,7 @@ from custom_components.switchvox.const import (
     DOMAIN,
 )
 from switchvox_simulator import SwitchvoxSimulator
-from tests.conftest import PASSWORD, simulator_config
+from tests.conftest import ACCOUNTS, PASSWORD, ipv6_loopback, simulator_config
 
 from .helpers import wait_for
 
@@ -281,4 +282,168 @@ async def test_reconfigure_same_address(
     assert result["reason"] == "reconfigure_successful"
     assert init_integration.unique_id == unique_id
     assert init_integration.data[CONF_VERIFY_SSL] is False
+    await hass.async_block_till_done()
+
+
+def _suggested(result: Any) -> dict[str, Any]:
+    """Return the values a form shows in its fields."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+
+
+@pytest.mark.parametrize(
+    ("host", "port_field", "ssl_field"),
+    [
+        ("http://127.0.0.1:{port}/", 443, True),
+        ("127.0.0.1:{port}", 443, False),
+        ("  http://127.0.0.1:{port}/switchvox/  ", 1, True),
+        (" 127.0.0.1 ", "{port}", False),
+    ],
+)
+async def test_user_flow_pasted_address(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    host: str,
+    port_field: int | str,
+    ssl_field: bool,
+) -> None:
+    """A URL or host:port in the host field sets the host, the port and HTTPS from it."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    port = simulator.port
+    user_input = _user_input(
+        simulator,
+        **{
+            CONF_HOST: host.format(port=port),
+            CONF_PORT: int(str(port_field).format(port=port)),
+            CONF_SSL: ssl_field,
+        },
+    )
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "101 @ 127.0.0.1"
+    assert result["data"] == _user_input(simulator)
+
+
+async def test_user_flow_pasted_address_shown_as_read(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """When the login fails, the form shows the address as it was read from the URL."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        _user_input(simulator, **{CONF_HOST: "HTTP://127.0.0.1:1/", CONF_SSL: True}),
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    shown = _suggested(result)
+    assert (shown[CONF_HOST], shown[CONF_PORT], shown[CONF_SSL]) == ("127.0.0.1", 1, False)
+
+
+@pytest.mark.parametrize(
+    ("host", "error"),
+    [
+        ("   ", "invalid_host"),
+        ("pbx example lan", "invalid_host"),
+        ("[pbx.example.lan]:8443", "invalid_host"),
+        ("127.0.0.1:99999", "invalid_host_port"),
+        ("127.0.0.1:https", "invalid_host_port"),
+        ("ftp://127.0.0.1/", "invalid_host_scheme"),
+        ("https://admin:secret@127.0.0.1/", "invalid_host_credentials"),
+    ],
+)
+async def test_user_flow_invalid_address(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, host: str, error: str
+) -> None:
+    """What is no address gets an error on the host field, before any login; then it works."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(simulator, **{CONF_HOST: host})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: error}
+    assert _suggested(result)[CONF_HOST] == host  # left as typed, to be corrected
+    assert not [r for r in simulator.requests if r[0] == "login"]
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _user_input(simulator)
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.fixture
+async def ipv6_simulator(ipv6_allowed: None) -> AsyncGenerator[SwitchvoxSimulator]:
+    """Run a simulated PBX on ::1."""
+    async with SwitchvoxSimulator("::1", 0) as sim:
+        for extension, name, can_watch in ACCOUNTS:
+            sim.add_account(extension, PASSWORD, name, can_watch=can_watch)
+        yield sim
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
+@pytest.mark.parametrize(
+    ("host", "port_field"),
+    [
+        ("::1", "{port}"),
+        ("[::1]", "{port}"),
+        ("[::1]:{port}", 443),
+        (" http://[::1]:{port}/ ", 443),
+    ],
+)
+async def test_user_flow_ipv6_address(
+    hass: HomeAssistant, ipv6_simulator: SwitchvoxSimulator, host: str, port_field: int | str
+) -> None:
+    """An IPv6 literal, with or without brackets and a port, is stored without brackets."""
+    port = ipv6_simulator.port
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            _user_input(
+                ipv6_simulator,
+                **{
+                    CONF_HOST: host.format(port=port),
+                    CONF_PORT: int(str(port_field).format(port=port)),
+                },
+            ),
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "101 @ ::1"
+    assert result["data"] == _user_input(ipv6_simulator, **{CONF_HOST: "::1"})
+
+
+async def test_reconfigure_pasted_address(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reconfigure reads a pasted URL too, and shows a field error for what is no address."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "localhost:https", CONF_PORT: 443, CONF_SSL: True, CONF_VERIFY_SSL: True},
+    )
+    assert result["errors"] == {CONF_HOST: "invalid_host_port"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "http://LOCALHOST:1/", CONF_PORT: 443, CONF_SSL: True, CONF_VERIFY_SSL: True},
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    shown = _suggested(result)
+    assert (shown[CONF_HOST], shown[CONF_PORT], shown[CONF_SSL]) == ("localhost", 1, False)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOST: f" http://localhost:{simulator.port}/ ",
+            CONF_PORT: 443,
+            CONF_SSL: True,
+            CONF_VERIFY_SSL: False,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.data[CONF_HOST] == "localhost"
+    assert init_integration.data[CONF_PORT] == simulator.port
+    assert init_integration.data[CONF_SSL] is False
+    assert init_integration.data[CONF_PASSWORD] == PASSWORD
     await hass.async_block_till_done()
