@@ -146,6 +146,8 @@ class MissedCalls:
             hass, STORAGE_VERSION, storage_key(entry_id), private=True
         )
         self.items: list[MissedCall] = []
+        # What time it is (tests set their own clock: the session's timers run on real time).
+        self.clock: Callable[[], datetime] = dt_util.utcnow
         self._ringing: _Bounded[tuple[str, str]] = _Bounded()
         self._answered: _Bounded[str] = _Bounded()
         self._listeners: list[Callable[[Context | None], None]] = []
@@ -198,13 +200,13 @@ class MissedCalls:
         change = update.change
         event = change.call_event
         if event is CallEvent.RINGING:
-            self._ringing.put((change.extension, change.state.unique_id), dt_util.utcnow())
+            self._ringing.put((change.extension, change.state.unique_id), self.clock())
             return
         if event not in (CallEvent.MISSED, CallEvent.ANSWERED):
             return
         caller = change.state.caller
         number = normalize_number(caller.number if caller else None)
-        now = dt_util.utcnow()
+        now = self.clock()
         if event is CallEvent.ANSWERED:
             if number is not None:
                 self._answered.put(number, now)
@@ -221,7 +223,7 @@ class MissedCalls:
     def async_handle_dialed(self, number: str) -> None:
         """Complete the open item of a number the entry's extension has just dialed."""
         if (normalized := normalize_number(number)) is not None:
-            self._complete(normalized, dt_util.utcnow(), None)
+            self._complete(normalized, self.clock(), None)
 
     def _complete(self, number: str, now: datetime, context: Context | None) -> None:
         """Complete the open item of ``number``, if there is one."""
@@ -259,7 +261,7 @@ class MissedCalls:
     def async_update(self, item: MissedCall, *, done: bool | None, summary: str | None) -> None:
         """Check an item off or reopen it (None: neither), and rename it (None: keep)."""
         if done is not None and done == item.is_open:
-            item.completed = dt_util.utcnow() if done else None
+            item.completed = self.clock() if done else None
         if summary is not None:
             item.summary = summary
         self._changed()
