@@ -316,11 +316,16 @@ def test_missed_calls_card(running: Running, page: Page) -> None:
     url = running.instance.ha_url
     missed = running.provisioned.missed_calls_entity
     assert missed is not None
-    wait_card_text(page, MISSED_CALLS_TITLE, [f"Call back {CALLER_NAME}"])
-    assert wait_state(url, missed, lambda s: s["state"] != "0")["state"] == "1"
-    card = page.locator("hui-todo-list-card")
-    card.get_by_role("checkbox").first.click()
-    wait_state(url, missed, lambda s: s["state"] == "0")
+    summary = f"Call back {CALLER_NAME}"
+    text = wait_card_text(page, MISSED_CALLS_TITLE, [summary])
+    assert f"{CALLER_NUMBER} called 103 at " in text
+    # Assist's "call 102" (101 calling 102, ended before 102 answered) is on it too.
+    assert "Call back Alice Archer" in text.split(" | ")
+    assert wait_state(url, missed, lambda s: s["state"] == "2")
+    item = page.locator("hui-todo-list-card ha-check-list-item").filter(has_text=summary)
+    item.locator("[part=control]").first.click()  # the box a user clicks
+    wait_state(url, missed, lambda s: s["state"] == "1")
+    wait_card_text(page, MISSED_CALLS_TITLE, ["Completed", summary])
 
 
 def test_announce_and_call_back_blueprints(running: Running) -> None:
@@ -369,4 +374,6 @@ def test_announce_and_call_back_blueprints(running: Running) -> None:
     # Calling back completed the caller's item on the missed calls list.
     missed = running.provisioned.missed_calls_entity
     assert missed is not None
-    wait_state(url, missed, lambda s: s["state"] == "0")
+    listed = run_async(ha_call(url, {"type": "todo/item/list", "entity_id": missed}))
+    [item] = [i for i in listed["items"] if i["description"].startswith(f"{number} called 104")]
+    assert (item["summary"], item["status"]) == (f"Call back {CALLER_NAME}", "completed")
