@@ -181,6 +181,21 @@ async def test_ring_group_makes_one_item(
     assert state_of(hass, MISSED) == "1"
 
 
+async def test_hunt_group_within_the_grace_is_one_call(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, clock: Clock
+) -> None:
+    """A phone that starts ringing within 3 s of the last one's end is the same call; later not."""
+    await miss(hass, simulator, "101", **MARIA)
+    clock.move_to("2026-12-02T17:32:08+00:00")  # the hunt group moves on to 102
+    await miss(hass, simulator, "102", **MARIA)
+    [item] = await get_items(hass)
+    assert item["description"] == "2125550142 called 101, 102 at 2026-12-02 17:32"
+    clock.move_to("2026-12-02T17:32:12+00:00")  # 4 s later: the caller tried again
+    await miss(hass, simulator, "101", **MARIA)
+    [item] = await get_items(hass)
+    assert item["description"] == "2125550142 called 101, 102 2 times, the last at 2026-12-02 17:32"
+
+
 @pytest.mark.usefixtures("init_integration")
 async def test_ring_group_answered_by_a_colleague(
     hass: HomeAssistant, simulator: SwitchvoxSimulator
