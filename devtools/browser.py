@@ -134,11 +134,12 @@ _CARD_TEXT_JS = """
     walk(root);
     return out.join(" | ");
   };
+  const CARDS = ["hui-entities-card", "hui-todo-list-card"];
   const cards = [];
   const find = (node) => {
     if (node.shadowRoot) find(node.shadowRoot);
     for (const child of node.children || []) {
-      if (child.localName === "hui-entities-card") cards.push(child);
+      if (CARDS.includes(child.localName)) cards.push(child);
       find(child);
     }
   };
@@ -158,7 +159,7 @@ def entities_card(page: Page, title: str) -> Any:
 
 
 def card_text(page: Page, title: str) -> str | None:
-    """Return the visible text of the entities card titled ``title`` (None if absent)."""
+    """Return the visible text of the entities or to-do card titled ``title`` (None if absent)."""
     result: str | None = page.evaluate(_CARD_TEXT_JS, [title])
     return result
 

@@ -7,6 +7,7 @@ from typing import Any
 
 NUMBER_ENTITY = "input_text.switchvox_number"
 DIAL_SCRIPT = "script.switchvox_dial_number"
+MISSED_CALLS_TITLE = "Missed calls"
 
 
 @dataclass(frozen=True)
@@ -102,18 +103,26 @@ def dial_card(connection: str | None, login_extension: str) -> dict[str, Any]:
     }
 
 
+def missed_calls_card(missed_calls: str) -> dict[str, Any]:
+    """Return the to-do card of the missed calls (the e2e test finds it by its title)."""
+    return {"type": "todo-list", "entity": missed_calls, "title": MISSED_CALLS_TITLE}
+
+
 def build_dashboard(
     lines: list[LineEntities],
     connection: str | None,
     *,
     names: dict[str, str],
     login_extension: str,
+    missed_calls: str | None = None,
 ) -> dict[str, Any]:
     """Return the Lovelace configuration of the development dashboard."""
     cards = [
         extension_card(line, names, can_call=line.extension != login_extension) for line in lines
     ]
     cards.append(dial_card(connection, login_extension))
+    if missed_calls:
+        cards.append(missed_calls_card(missed_calls))
     return {
         "title": "Switchvox",
         "views": [{"title": "Phones", "path": "phones", "icon": "mdi:phone", "cards": cards}],

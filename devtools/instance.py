@@ -260,7 +260,7 @@ class DevInstance:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _spawn(self, name: str, argv: Sequence[str]) -> None:
+    def _spawn(self, name: str, argv: Sequence[str], cwd: Path = ROOT) -> None:
         """Start a child in its own session, so a terminal Ctrl-C reaches only this tool."""
         output: IO[bytes] | None = None
         if not self.verbose:
@@ -268,9 +268,13 @@ class DevInstance:
             output = (self.log_dir / f"{name}.log").open("ab")
             self._logs.append(output)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if sys.prefix != sys.base_prefix:
+            # What Home Assistant installs (uv) goes to the environment it runs in, not to a
+            # .venv found above its working directory.
+            env["VIRTUAL_ENV"] = sys.prefix
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             list(argv),
-            cwd=ROOT,
+            cwd=cwd,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
             stdin=subprocess.DEVNULL,
@@ -289,7 +293,9 @@ class DevInstance:
             argv += ["--demo", "--demo-rate", f"{self.demo_rate:g}"]
         self._spawn("simulator", argv)
         hass = [sys.executable, "-m", "homeassistant", "-c", str(self.config_dir)]
-        self._spawn("homeassistant", hass)
+        # Not from the repository: its custom_components folder would hide the configuration's
+        # (where the integration is linked, with anything else a test adds).
+        self._spawn("homeassistant", hass, cwd=self.config_dir)
         self.wait_http(f"{self.sim_url}/control/state", "simulator", timeout=30.0)
         self.wait_http(f"{self.ha_url}/manifest.json", "Home Assistant", timeout=timeout)
 

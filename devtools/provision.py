@@ -50,6 +50,7 @@ class Provisioned:
     entry_id: str
     lines: list[LineEntities]
     connection_entity: str | None
+    missed_calls_entity: str | None
     dashboard_url: str
     created_entry: bool
 
@@ -257,8 +258,8 @@ async def set_watched(api: HomeAssistantApi, entry_id: str, extensions: list[str
 
 async def wait_entities(
     api: HomeAssistantApi, entry_id: str, expected: list[str] | None, within: float = 60.0
-) -> tuple[list[LineEntities], str | None]:
-    """Wait until the entry is loaded and return its entities per watched extension."""
+) -> tuple[list[LineEntities], str | None, str | None]:
+    """Wait until the entry is loaded; return its line entities, connection and missed calls."""
     deadline = time.monotonic() + within
     pattern = re.compile(rf"^{re.escape(entry_id)}_([0-9]+)_line_status$")
     while True:
@@ -282,7 +283,11 @@ async def wait_entities(
         if ready:
             states = [await api.state(x.line) for x in lines]
             if all(s is not None and s["state"] != "unavailable" for s in states):
-                return lines, by_unique.get(f"{entry_id}_connection")
+                return (
+                    lines,
+                    by_unique.get(f"{entry_id}_connection"),
+                    by_unique.get(f"{entry_id}_missed_calls"),
+                )
         if time.monotonic() > deadline:
             raise ProvisionError(f"the Switchvox entry is not ready: state {entry['state']}")
         await asyncio.sleep(0.5)
@@ -292,6 +297,7 @@ async def ensure_dashboard(
     api: HomeAssistantApi,
     lines: list[LineEntities],
     connection: str | None,
+    missed_calls: str | None,
     settings: Settings,
 ) -> None:
     """Install the phones dashboard and make it the default one, unless it exists."""
@@ -313,7 +319,11 @@ async def ensure_dashboard(
             }
         )
     config = build_dashboard(
-        lines, connection, names=settings.names, login_extension=settings.login_extension
+        lines,
+        connection,
+        names=settings.names,
+        login_extension=settings.login_extension,
+        missed_calls=missed_calls,
     )
     await api.ws({"type": "lovelace/config/save", "url_path": DASHBOARD_URL_PATH, "config": config})
     system = await api.ws({"type": "frontend/get_system_data", "key": "core"})
@@ -339,14 +349,15 @@ async def provision(settings: Settings) -> Provisioned:
         entry_id, created = await ensure_entry(api, settings)
         if created:
             await set_watched(api, entry_id, settings.extensions)
-        lines, connection = await wait_entities(
+        lines, connection, missed_calls = await wait_entities(
             api, entry_id, settings.extensions if created else None
         )
-        await ensure_dashboard(api, lines, connection, settings)
+        await ensure_dashboard(api, lines, connection, missed_calls, settings)
         return Provisioned(
             entry_id=entry_id,
             lines=lines,
             connection_entity=connection,
+            missed_calls_entity=missed_calls,
             dashboard_url=f"{settings.ha_url}/{DASHBOARD_PATH}",
             created_entry=created,
         )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from pathlib import Path
 import sys
+import time
 import urllib.error
 
 import aiohttp
 from playwright.sync_api import Error as PlaywrightError, Page
 
 from .browser import VIEWPORT, browser, login, save, sim_channels, sim_control, wait_card_text
-from .dashboard import card_title
+from .dashboard import MISSED_CALLS_TITLE, card_title
 from .develop import account_names
 from .instance import ROOT, configured_port, http_status, say
 from .provision import DASHBOARD_PATH, DEV_PASSWORD, DEV_USERNAME, HomeAssistantApi
@@ -50,6 +52,45 @@ def open_config_flow(page: Page, ha_url: str) -> None:
                 page.get_by_role("button", name="OK", exact=True).click(timeout=500)
             page.wait_for_timeout(250)
     raise RuntimeError("the Switchvox config flow did not open")
+
+
+async def check_off(ha_url: str, summary: str) -> None:
+    """Check off the missed calls item ``summary`` (as the to-do card's checkbox does)."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        registry = await api.ws({"type": "config/entity_registry/list"})
+        entity_id = next(
+            e["entity_id"]
+            for e in registry
+            if e["platform"] == "switchvox" and e["unique_id"].endswith("_missed_calls")
+        )
+        await api.rest(
+            "POST",
+            "/api/services/todo/update_item",
+            {"entity_id": entity_id, "item": summary, "status": "completed"},
+        )
+
+
+def miss(sim_url: str, extension: str, caller_name: str, caller_number: str) -> None:
+    """Ring ``extension`` and hang up before anyone answers."""
+    body = {"extension": extension, "caller_name": caller_name, "caller_number": caller_number}
+    unique_id = sim_control(sim_url, "ring", body)["unique_id"]
+    time.sleep(0.5)
+    sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+
+
+def save_missed_calls(page: Page, ha_url: str, sim_url: str, path: Path) -> None:
+    """Picture the missed calls to-do card with two callers to call back and one done."""
+    miss(sim_url, "102", "", "3125550177")
+    miss(sim_url, "104", "Samuel Okafor", "6465550123")
+    # In a thread of its own: Playwright's sync API owns this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, check_off(ha_url, "Call back Samuel Okafor")).result()
+    page.goto(f"{ha_url}/{DASHBOARD_PATH}")
+    wait_card_text(page, MISSED_CALLS_TITLE, [f"Call back {CALLER_NAME}", "Call back 3125550177"])
+    page.wait_for_timeout(500)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.locator("hui-todo-list-card").screenshot(path=str(path))
 
 
 def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
@@ -96,6 +137,10 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
             written.append(path)
         finally:
             sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+
+        # The missed calls list: 103's call above was missed; two more, one called back.
+        save_missed_calls(page, ha_url, sim_url, path := out / "missed_calls.png")
+        written.append(path)
 
         # The dial action in the developer tools, ready to perform.
         page.evaluate(

@@ -753,3 +753,18 @@ def test_readme_performance_matches_results() -> None:
         for row in results["table"]
     }
     assert {figure: gone for figure, gone in missing.items() if gone} == {}
+
+
+def test_every_blueprint_is_linked_and_points_at_itself() -> None:
+    """Each blueprint's source_url is its own GitHub path; the README links and imports it."""
+    folder = ROOT / "blueprints" / "automation" / "switchvox"
+    blueprints = sorted(folder.glob("*.yaml"))
+    assert len(blueprints) == 4
+    section = readme_section("Automations")
+    for path in blueprints:
+        relative = path.relative_to(ROOT).as_posix()
+        text = path.read_text(encoding="utf-8")
+        url = f"https://github.com/switchvox-ha/switchvox-homeassistant/blob/main/{relative}"
+        assert f"source_url: {url}\n" in text, relative
+        assert f"]({relative})" in section, relative
+        assert url.replace(":", "%3A").replace("/", "%2F") in section, relative

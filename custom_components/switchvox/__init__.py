@@ -11,9 +11,10 @@ from .const import DOMAIN, LOGGER
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .entity import pbx_device_info
 from .helpers import extension_device_key, watched_extensions
+from .missed_calls import async_remove_store
 from .services import async_setup_services
 
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR, Platform.TODO]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -48,6 +49,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) ->
 async def async_unload_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> bool:
     """Unload the platforms; the coordinator logs out on unload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> None:
+    """Delete what the entry stored: its missed calls."""
+    await async_remove_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

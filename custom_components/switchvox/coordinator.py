@@ -7,17 +7,18 @@ bus event, reauth and repair issues.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER
+from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER, SIGNAL_DIALED
 from .helpers import client_from_config, raise_setup_failure, watched_extensions
 from .issues import (
     async_update_refused_issue,
@@ -80,6 +81,8 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         # The entities of each line: they learn of its changes and of the session's up and
         # down from here alone (not as coordinator listeners too: 1.3 MB per 1,000 lines).
         self._line_entities: dict[str, list[LineEntity]] = {}
+        # Line listeners by extension; None for those of every watched line.
+        self._line_listeners: dict[str | None, list[Callable[[LineUpdate], None]]] = {}
         # Device registry id by extension, noted by the entities as they are added.
         self.device_ids: dict[str, str] = {}
         # Entities are available once the first session is open, not before.
@@ -129,6 +132,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
                 translation_placeholders={"host": self.host},
             )
         await self.client.dial(extension, converged_device_id, dial_data)
+        async_dispatcher_send(
+            self.hass, SIGNAL_DIALED.format(self.config_entry.entry_id), extension
+        )
 
     @callback
     def async_add_line_entity(self, entity: LineEntity) -> None:
@@ -139,6 +145,20 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     def async_remove_line_entity(self, entity: LineEntity) -> None:
         """Stop telling ``entity`` anything."""
         self._line_entities[entity.extension].remove(entity)
+
+    @callback
+    def async_add_line_listener(
+        self, listener: Callable[[LineUpdate], None], extension: str | None = None
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` on every change of ``extension``'s line (None: of every line)."""
+        listeners = self._line_listeners.setdefault(extension, [])
+        listeners.append(listener)
+
+        @callback
+        def remove_listener() -> None:
+            listeners.remove(listener)
+
+        return remove_listener
 
     def _write_line_entities(self) -> None:
         """Write every line entity's state (its availability changed with the session)."""
@@ -192,3 +212,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             Event(EVENT_SWITCHVOX, data, context=context)
         for entity in tuple(self._line_entities.get(change.extension, ())):
             entity.handle_line_update(update)
+        if self._line_listeners:
+            for key in (change.extension, None):
+                for listener in tuple(self._line_listeners.get(key, ())):
+                    listener(update)

@@ -8,7 +8,7 @@ every call on the PBX is one this test made.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,7 @@ import re
 import shutil
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -29,7 +30,7 @@ from devtools.browser import (
     wait_card_text,
     wait_subscribed,
 )
-from devtools.dashboard import card_title
+from devtools.dashboard import MISSED_CALLS_TITLE, card_title
 from devtools.develop import account_names
 from devtools.instance import ROOT, DevInstance, free_port, prepare_config
 from devtools.logcheck import log_findings
@@ -52,6 +53,11 @@ WATCHED = ["101", "102", "103", "104"]
 CALLER_NAME = "Maria Gonzalez"
 CALLER_NUMBER = "2125550142"
 ARTIFACTS = ROOT / ".develop" / "e2e-artifacts"
+# Stand-ins for a speaker, a speech engine and a Companion app phone (for the blueprints).
+E2E_HOME = Path(__file__).parent / "e2e_home"
+SPEAKER = "media_player.e2e_speaker"
+SPEECH = "tts.e2e_speech"
+NOTIFICATION = "e2e_home.last_notification"
 
 
 @dataclass
@@ -90,6 +96,26 @@ async def ha_get(ha_url: str, path: str) -> Any:
         return await api.rest("GET", path)
 
 
+async def ha_ws_all(ha_url: str, messages: list[dict[str, Any]]) -> list[Any]:
+    """Log in as the development user and send websocket commands in turn."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        return [await api.ws(message) for message in messages]
+
+
+def wait_state(
+    ha_url: str, entity_id: str, check: Callable[[dict[str, Any]], bool], within: float = 15.0
+) -> dict[str, Any]:
+    """Wait until ``entity_id``'s state passes ``check``; return it."""
+    deadline = time.monotonic() + within
+    while True:
+        state = run_async(ha_state(ha_url, entity_id))
+        if state is not None and check(state):
+            return state
+        assert time.monotonic() < deadline, f"{entity_id} is {state}"
+        time.sleep(0.2)
+
+
 async def ha_state(ha_url: str, entity_id: str) -> dict[str, Any] | None:
     """Log in as the development user and read one state."""
     async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
@@ -112,6 +138,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     config: Path = tmp_path_factory.mktemp("switchvox-e2e") / "config"
     ha_port = free_port()
     prepare_config(config, ha_port)
+    (config / "custom_components" / "e2e_home").symlink_to(E2E_HOME, target_is_directory=True)
+    with (config / "configuration.yaml").open("a", encoding="utf-8") as configuration:
+        configuration.write("e2e_home:\n")
     with DevInstance(
         config_dir=config,
         ha_port=ha_port,
@@ -268,19 +297,94 @@ def test_readme_automation_examples_are_valid(running: Running) -> None:
 
 
 def test_blueprints_are_valid() -> None:
-    """Both blueprints pass Home Assistant's blueprint schema."""
+    """Every blueprint passes Home Assistant's blueprint schema."""
     from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
     from homeassistant.components.blueprint.models import Blueprint
     from homeassistant.util.yaml import load_yaml_dict
 
     folder = ROOT / "blueprints" / "automation" / "switchvox"
-    for name in ("ringing.yaml", "missed_call.yaml"):
+    names = sorted(path.name for path in folder.glob("*.yaml"))
+    assert names == [
+        "announce_caller.yaml",
+        "missed_call.yaml",
+        "missed_call_call_back.yaml",
+        "ringing.yaml",
+    ]
+    for name in names:
         blueprint = Blueprint(
             load_yaml_dict(folder / name),
             expected_domain="automation",
             schema=AUTOMATION_BLUEPRINT_SCHEMA,
         )
         assert blueprint.inputs
+
+
+def test_missed_calls_card(running: Running, page: Page) -> None:
+    """103's missed call is on the to-do card; checking it off there leaves nothing open."""
+    url = running.instance.ha_url
+    missed = running.provisioned.missed_calls_entity
+    assert missed is not None
+    summary = f"Call back {CALLER_NAME}"
+    text = wait_card_text(page, MISSED_CALLS_TITLE, [summary])
+    assert f"{CALLER_NUMBER} called 103 at " in text
+    # Assist's "call 102" (101 calling 102, ended before 102 answered) is on it too.
+    assert "Call back Alice Archer" in text.split(" | ")
+    assert wait_state(url, missed, lambda s: s["state"] == "2")
+    item = page.locator("hui-todo-list-card ha-check-list-item").filter(has_text=summary)
+    item.locator("[part=control]").first.click()  # the box a user clicks
+    wait_state(url, missed, lambda s: s["state"] == "1")
+    wait_card_text(page, MISSED_CALLS_TITLE, ["Completed", summary])
+
+
+def test_announce_and_call_back_blueprints(running: Running) -> None:
+    """Automations from the two new blueprints speak the caller, then call back from the phone."""
+    url, sim_url = running.instance.ha_url, running.instance.sim_url
+    devices = run_async(ha_call(url, {"type": "config/device_registry/list"}))
+    phone = next(device["id"] for device in devices if device["name"] == "E2E phone")
+    for automation_id, blueprint, inputs in (
+        (
+            "e2e_announce",
+            "announce_caller.yaml",
+            {"tts_engine": SPEECH, "media_players": [SPEAKER]},
+        ),
+        ("e2e_call_back", "missed_call_call_back.yaml", {"notify_device": phone}),
+    ):
+        config = {
+            "alias": automation_id,
+            "use_blueprint": {"path": f"switchvox/{blueprint}", "input": inputs},
+        }
+        run_async(ha_rest(url, f"/api/config/automation/config/{automation_id}", config))
+    wait_state(url, "automation.e2e_call_back", lambda s: s["state"] == "on")
+
+    number = "+12125550142"
+    unique_id = sim_control(
+        sim_url, "ring", {"extension": "104", "caller_name": CALLER_NAME, "caller_number": number}
+    )["unique_id"]
+    played = wait_state(url, SPEAKER, lambda s: s["state"] == "playing")
+    query = parse_qs(urlsplit(played["attributes"]["media_content_id"]).query)
+    assert query["message"] == [f"Call from {CALLER_NAME}"]
+    sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+
+    notification = wait_state(url, NOTIFICATION, lambda s: s["state"] == "sent")["attributes"]
+    assert notification["title"] == "Missed call"
+    assert notification["message"] == f"{CALLER_NAME} called extension 104"
+    [button] = notification["data"]["actions"]
+    assert button["title"] == "Call back"
+    assert not sim_channels(sim_url)
+    # What the Companion app sends when the button is pressed.
+    run_async(
+        ha_rest(url, "/api/events/mobile_app_notification_action", {"action": button["action"]})
+    )
+    channels = wait_channels(sim_url)
+    assert channels[0]["extension"] == "101"
+    assert channels[0]["remotes"] == [{"callerIdName": "", "callerIdNumber": number}]
+    sim_control(sim_url, "hang_up", {"unique_id": channels[0]["unique_id"]})
+    # Calling back completed the caller's item on the missed calls list.
+    missed = running.provisioned.missed_calls_entity
+    assert missed is not None
+    listed = run_async(ha_call(url, {"type": "todo/item/list", "entity_id": missed}))
+    [item] = [i for i in listed["items"] if i["description"].startswith(f"{number} called 104")]
+    assert (item["summary"], item["status"]) == (f"Call back {CALLER_NAME}", "completed")
 
 
 def test_diagnostics(running: Running) -> None:
