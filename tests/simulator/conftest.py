@@ -64,7 +64,7 @@ class RawClient:
         data = args[0] if args else None
         if event == "response":
             future = self.responses.pop(data.get("id") if isinstance(data, dict) else None, None)
-            if future is not None and not future.done():
+            if isinstance(data, dict) and future is not None and not future.done():
                 future.set_result(data)
             else:
                 self.unmatched.put_nowait(data)
