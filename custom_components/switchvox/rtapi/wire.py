@@ -12,9 +12,12 @@ The PBX serves node's socket.io 1.x at ``/rtapi/socket.io/``. What travels there
   with ``/namespace,`` and an acknowledgement id before the JSON), ``4`` error. Acknowledgements
   and binary packets are not part of this API: they are dropped.
 * **WebSocket**: one Engine.IO packet a frame. **HTTP long-polling** (the fallback): a GET
-  returns a payload of packets, a POST sends some. With ``b64=1`` a payload is text framed as
-  ``<length>:<packet>``, the length counted in UTF-16 code units (JavaScript's string length);
-  without it node frames payloads in binary, ``<0|1><length digits as bytes 0-9><255><packet>``.
+  returns a payload of packets, a POST sends some. Asked without ``b64``, node's 1.x server and
+  python-engineio frame payloads in binary, ``<0|1><length digits as bytes 0-9><255><packet>``
+  (the length in UTF-8 bytes), node's 2.x in text, ``<length>:<packet>``, the length in UTF-16
+  code units (JavaScript's string length). With ``b64=1`` node's 1.x would UTF-8 encode the text
+  twice, so it is not asked for. What we send is ASCII (JSON escapes the rest), which every
+  server reads alike.
 
 The aiohttp session is the caller's; nothing here outlives :meth:`SocketIOConnection.disconnect`.
 """
@@ -220,8 +223,6 @@ class SocketIOConnection:
     def _query(self, sid: str | None = None) -> URL:
         """Return the Engine.IO URL of this transport (of the session ``sid``, if given)."""
         query = {"EIO": "3", "transport": self.transport_name}
-        if self.transport_name == "polling":
-            query["b64"] = "1"  # text framing: node frames in binary otherwise
         if sid is not None:
             query["sid"] = sid
         return self._url.with_query(query)
