@@ -171,6 +171,15 @@ class Wire:
         """Close one connection the socket.io way."""
         await self._sio.disconnect(sid)
 
+    async def close_engines(self) -> None:
+        """Close every Engine.IO session politely (its close packet), without socket.io's own."""
+        sockets = self._sio.eio.sockets
+        for sid, socket in list(sockets.items()):
+            # Not waiting for the close packet to be fetched: a long-poll that comes later
+            # finds the session gone (HTTP 500) and would never fetch it.
+            await socket.close(wait=False)
+            sockets.pop(sid, None)
+
     async def drop(self) -> None:
         """Abruptly close every connection (TCP abort), as a PBX restart would."""
         for transport in list(self._transports):

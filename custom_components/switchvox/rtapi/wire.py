@@ -45,7 +45,7 @@ SOCKETIO_PATH: Final = "/rtapi/socket.io/"
 # The largest Engine.IO packet accepted (aiohttp's default WebSocket bound); a larger one ends the
 # connection on either transport, and the session reconnects.
 MAX_MESSAGE_SIZE: Final = 4 * 2**20
-_MAX_PAYLOAD: Final = MAX_MESSAGE_SIZE + 1024  # a long-polling payload: one packet and framing
+_MAX_PAYLOAD: Final = 4 * MAX_MESSAGE_SIZE  # a long-polling response, packets and framing
 # Characters of one received message kept for diagnostics.
 MAX_RECORDED_MESSAGE: Final = 8192
 # The longest a goodbye waits for a peer that may be gone (a WebSocket close, a final POST).
@@ -262,6 +262,7 @@ class SocketIOConnection:
                 raise SwitchvoxConnectionError(f"HTTP {response.status} to a long-polling GET")
             body = bytearray()
             async for chunk in response.content.iter_any():
+                self._last_received = asyncio.get_running_loop().time()
                 body += chunk
                 if len(body) > _MAX_PAYLOAD:
                     raise SwitchvoxConnectionError("a long-polling payload beyond the bound")
@@ -331,6 +332,9 @@ class SocketIOConnection:
 
     def _receive(self, packet: str) -> None:
         """Handle one Engine.IO packet."""
+        if len(packet) > MAX_MESSAGE_SIZE:  # as the WebSocket refuses it: in characters here
+            self._lost(f"a packet of {len(packet)} characters, beyond the bound")
+            return
         self._last_received = asyncio.get_running_loop().time()
         kind, data = packet[:1], packet[1:]
         if kind == "4":
