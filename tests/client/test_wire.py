@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 import pytest
 
 from custom_components.switchvox.rtapi import (
@@ -20,6 +21,7 @@ from custom_components.switchvox.rtapi import (
 )
 from custom_components.switchvox.rtapi.wire import (
     CLOSE_GRACE,
+    MAX_MESSAGE_SIZE,
     SocketIOConnection,
     TransportName,
     _connection_error,
@@ -288,6 +290,169 @@ async def test_own_session_only_when_given_none(
     await own.disconnect()
     assert session.closed
     assert own._own_session is None
+
+
+# -- a scripted Engine.IO server: what the real ones cannot be made to send -----------------------
+
+OPEN = '0{"sid":"s1","upgrades":[],"pingInterval":300,"pingTimeout":300}'
+
+
+class Scripted:
+    """A running scripted server: its URL, and how to end it (hanging requests answer 410)."""
+
+    def __init__(self, runner: web.AppRunner, release: asyncio.Event) -> None:
+        self.runner = runner
+        self.release = release
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        """Release the hanging requests and stop."""
+        self.release.set()
+        await self.runner.cleanup()
+
+
+async def scripted(
+    frames: list[str | bytes], *, post_status: int = 200, hang_posts: bool = False
+) -> Scripted:
+    """Serve ``frames`` on a WebSocket, or as long-polling payloads.
+
+    Over long-polling the first GET answers the open packet and "40", the next ones each answer
+    one frame of ``frames`` (binary framing), then hang; POSTs answer ``post_status``, or hang.
+    """
+    pending = list(frames)
+    release = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.query["transport"] == "websocket":
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            for frame in [OPEN, "40", *frames]:
+                await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
+            async for _ in ws:
+                pass
+            return ws
+        if request.method == "POST":
+            if hang_posts:
+                await release.wait()
+            return web.Response(status=post_status, text="ok")
+        if "sid" not in request.query:
+            body = b"".join(encode_payload(packet) for packet in (OPEN, "40"))
+        elif pending:
+            frame = pending.pop(0)
+            body = frame if isinstance(frame, bytes) else encode_payload(frame)
+        else:
+            await release.wait()
+            return web.Response(status=410)
+        return web.Response(body=body)
+
+    app = web.Application()
+    app.router.add_route("*", "/rtapi/socket.io/", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return Scripted(runner, release)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_unknown_packets_are_dropped(
+    http: aiohttp.ClientSession, transport: TransportName, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unknown Engine.IO packets, binary frames and late socket.io errors change nothing."""
+    caplog.set_level(logging.DEBUG, logger=WIRE_LOGGER)
+    frames: list[str | bytes] = ["9", '44{"message":"late"}', '42["n",1]']
+    if transport == "websocket":
+        frames.insert(0, b"\x04binary")
+    server = await scripted(frames)
+    events = Events()
+    conn = connection(http, events, transport)
+    try:
+        await conn.connect(server.url, events=("n",))
+        await wait_until(lambda: events.events == [("n", (1,))])
+        assert conn.connected
+        assert "unknown type '9'" in caplog.text
+        assert "Dropped a socket.io packet: '4{" in caplog.text
+        if transport == "websocket":
+            assert "binary WebSocket frame" in caplog.text
+    finally:
+        await conn.disconnect()
+        await server.stop()
+
+
+@pytest.mark.parametrize(
+    ("first", "match"),
+    [
+        (
+            '0{"sid":"s","upgrades":[],"pingInterval":-1,"pingTimeout":1}',
+            "malformed Engine.IO open",
+        ),
+        ('0{"sid":1,"pingInterval":1,"pingTimeout":1}', "malformed Engine.IO open"),
+        ("0[1]", "malformed Engine.IO open"),
+        ('44{"message":"Not allowed"}', "refused"),
+    ],
+)
+async def test_bad_handshake_fails_connect(
+    http: aiohttp.ClientSession, first: str, match: str
+) -> None:
+    """An open packet with bad values, or a socket.io error instead of connect, fails connect."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(OPEN if first.startswith("4") else first)
+        await ws.send_str(first)
+        async for _ in ws:
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/rtapi/socket.io/", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    conn = connection(http, Events())
+    try:
+        with pytest.raises(SwitchvoxConnectionError, match=match):
+            async with asyncio.timeout(5):
+                await conn.connect(f"http://127.0.0.1:{runner.addresses[0][1]}", events=())
+        assert not conn.connected
+    finally:
+        await runner.cleanup()
+
+
+async def test_oversized_polling_payload_ends_the_link(http: aiohttp.ClientSession) -> None:
+    """A long-polling response beyond four times MAX_MESSAGE_SIZE ends the link at once."""
+    server = await scripted([b"\x00" + b"x" * (4 * MAX_MESSAGE_SIZE + 1)])
+    events = Events()
+    conn = connection(http, events, "polling")
+    try:
+        await conn.connect(server.url, events=())
+        await wait_until(lambda: events.drops == 1)
+    finally:
+        await conn.disconnect()
+        await server.stop()
+
+
+@pytest.mark.parametrize(("status", "hang"), [(400, False), (200, True)])
+async def test_polling_ping_that_fails_or_hangs(
+    http: aiohttp.ClientSession, status: int, hang: bool
+) -> None:
+    """A ping POST refused ends the link at once; one never answered, at the deadline."""
+    server = await scripted([], post_status=status, hang_posts=hang)
+    events = Events()
+    conn = connection(http, events, "polling")
+    try:
+        await conn.connect(server.url, events=())
+        started = time.monotonic()
+        await wait_until(lambda: events.drops == 1)
+        elapsed = time.monotonic() - started
+        assert elapsed < 0.6 + 0.5  # interval + timeout + 0.5 s, at most
+        if not hang:
+            assert elapsed < 0.3 + 0.2  # at the first ping
+    finally:
+        await conn.disconnect()
+        await server.stop()
 
 
 # -- framing ---------------------------------------------------------------------------------------

@@ -119,11 +119,6 @@ def _connection_error(err: BaseException, url: str) -> SwitchvoxConnectionError:
     return SwitchvoxConnectionError(f"Cannot connect to {url}: {type(err).__name__}: {err}")
 
 
-def _is_ours(event: object, events: frozenset[str]) -> bool:
-    """Return whether ``event`` (an event's name, if text) is one asked for."""
-    return type(event) is str and event in events
-
-
 class SocketIOConnection:
     """One socket.io connection over one Engine.IO transport: connect, emit, events, drop."""
 
@@ -347,19 +342,16 @@ class SocketIOConnection:
             _LOGGER.debug("Dropped an Engine.IO packet of unknown type %.64r", packet)
 
     def _open(self, data: str) -> None:
-        """Take the session's parameters from the open packet."""
+        """Take the session's parameters from the open packet; a malformed one ends the link."""
         try:
             handshake = json.loads(data)
-            sid = handshake["sid"]
-            interval, timeout = handshake["pingInterval"], handshake["pingTimeout"]
+            sid, interval, timeout = (handshake[k] for k in ("sid", "pingInterval", "pingTimeout"))
         except (ValueError, TypeError, KeyError):
-            _LOGGER.debug("Dropped a malformed Engine.IO open packet: %.200r", data)
-            return
-        if not isinstance(sid, str) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and v > 0
-            for v in (interval, timeout)
+            sid = interval = timeout = None
+        if type(sid) is not str or not all(
+            type(value) in (int, float) and value > 0 for value in (interval, timeout)
         ):
-            _LOGGER.debug("Dropped an Engine.IO open packet with bad values: %.200r", data)
+            self._lost(f"a malformed Engine.IO open packet: {data[:200]!r}")
             return
         self._sid, self.ping_interval, self.ping_timeout = sid, interval / 1000, timeout / 1000
 
@@ -393,7 +385,10 @@ class SocketIOConnection:
         except ValueError:
             _LOGGER.debug("Dropped a socket.io event that is not JSON: %.64r", text)
             return
-        if type(payload) is not list or not payload or not _is_ours(payload[0], self._events):
+        if type(payload) is not list or not payload or type(payload[0]) is not str:
+            _LOGGER.debug("Dropped a socket.io event without a name: %.64r", text)
+            return
+        if payload[0] not in self._events:
             _LOGGER.debug("Dropped a socket.io event not asked for: %.64r", text)
             return
         try:
