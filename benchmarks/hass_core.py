@@ -32,6 +32,7 @@ from homeassistant.helpers import recorder as recorder_helper
 from homeassistant.setup import async_setup_component
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from devtools.instance import NETWORK_STORE
 
 PLATFORM_DOMAINS = ("binary_sensor", "event", "sensor")
 
@@ -66,6 +67,13 @@ async def home_assistant(*, recorder: bool = False) -> AsyncIterator[HomeAssista
         hass.config_entries = config_entries.ConfigEntries(hass, {})
         await hass.config.async_set_time_zone("UTC")
         await bootstrap.async_load_base_functionality(hass)
+        # network comes first, as bootstrap does: Home Assistant's HTTP session (the
+        # integration's) resolves names with zeroconf on its adapters, the loopback only here.
+        storage = Path(config_dir) / ".storage"
+        storage.mkdir(exist_ok=True)
+        (storage / "core.network").write_text(NETWORK_STORE, encoding="utf-8")
+        if not await async_setup_component(hass, "network", {}):
+            raise RuntimeError("The network integration did not set up")
         if recorder:
             recorder_helper.async_initialize_recorder(hass)  # as bootstrap does, first
             if not await async_setup_component(hass, "recorder", {}):

@@ -1,7 +1,7 @@
 """The library's own time per notification, without Home Assistant: ``python -m benchmarks.micro``.
 
 Feeds the WebSocket frames the simulator's load generator sends (one long-lived channel per
-extension, round robin) through the transport's frame reader, the client, parsing and the
+extension, round robin) through the wire's packet handler, the client, parsing and the
 session's line tracker, with a no-op observer: no socket and no event loop wake-ups, so the
 figure (µs per notification, best and median of the runs) moves only with the library's code.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Iterator
 import gc
 import statistics
 import time
@@ -24,13 +23,11 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxError,
     SwitchvoxSession,
 )
-from custom_components.switchvox.rtapi.transport import SocketIOTransport
+from custom_components.switchvox.rtapi.wire import SocketIOConnection
 from switchvox_simulator import SwitchvoxSimulator, format_timestamp
 from switchvox_simulator.load import LoadGenerator, add_accounts
 
 from .protocol import PASSWORD, extensions
-
-_END = aiohttp.WSMessage(aiohttp.WSMsgType.TEXT, "3", None)  # a pong: handed to engineio
 
 
 class _Observer:
@@ -59,38 +56,17 @@ class _Observer:
         self.changes += 1
 
 
-class _SocketIO:
-    """What the transport reads of socketio's client while delivering: no binary packet."""
-
-    _binary_packet = None
-
-
-class _WebSocket:
-    """A WebSocket whose reads return prepared frames."""
-
-    def __init__(self) -> None:
-        self.frames: Iterator[aiohttp.WSMessage] = iter(())
-
-    async def receive(self, *args: Any, **kwargs: Any) -> aiohttp.WSMessage:
-        """Return the next frame."""
-        return next(self.frames)
-
-
-def frames(watched: list[str], count: int) -> list[aiohttp.WSMessage]:
+def frames(watched: list[str], count: int) -> list[str]:
     """Return ``count`` notification frames over ``watched``, as the load generator sends them."""
     sim = SwitchvoxSimulator("127.0.0.1", 0)
     add_accounts(sim, watched, PASSWORD)
     generator = LoadGenerator(sim, watched)
     now = int(time.time())
     return [
-        aiohttp.WSMessage(
-            aiohttp.WSMsgType.TEXT,
-            # serverTime moves on once a second at 4,000 notifications/s.
-            "4"
-            + generator._packet(  # noqa: SLF001
-                watched[index % len(watched)], str(format_timestamp(now + index // 4000, "iso"))
-            ),
-            None,
+        # serverTime moves on once a second at 4,000 notifications/s.
+        "4"
+        + generator._packet(  # noqa: SLF001
+            watched[index % len(watched)], str(format_timestamp(now + index // 4000, "iso"))
         )
         for index in range(count)
     ]
@@ -103,25 +79,26 @@ async def measure(count: int, notifications: int, runs: int) -> dict[str, Any]:
     client = SwitchvoxClient("127.0.0.1")
     observer = _Observer()
     SwitchvoxSession(client, watched[0], PASSWORD, watched, observer)
-    transport = SocketIOTransport(
+    http = aiohttp.ClientSession()
+    transport = SocketIOConnection(
+        http,
         client._handle_event,  # noqa: SLF001
         lambda: None,
         received=client.received,
     )
-    transport._sio = _SocketIO()  # noqa: SLF001
     transport._events = frozenset(("response", "notification"))  # noqa: SLF001
-    ws = _WebSocket()
-    transport._deliver_while_reading(ws)  # type: ignore[arg-type]  # noqa: SLF001
+    receive = transport._receive  # noqa: SLF001
     per_run: list[float] = []
     collections: list[int] = []
     for _ in range(runs):
-        ws.frames = iter([*messages, _END])
         gc.collect()
         before = sum(generation["collections"] for generation in gc.get_stats())
         start = time.perf_counter_ns()
-        await ws.receive()
+        for message in messages:
+            receive(message)
         per_run.append((time.perf_counter_ns() - start) / notifications / 1e3)
         collections.append(sum(s["collections"] for s in gc.get_stats()) - before)
+    await http.close()
     return {
         "best_us": min(per_run),
         "median_us": statistics.median(per_run),

@@ -16,11 +16,13 @@ import sys
 import time
 from typing import Any
 
+import aiohttp
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import MATCH_ALL, STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.runner import create_event_loop
-import socketio_v4
+
+from custom_components.switchvox.rtapi.wire import SocketIOConnection
 
 from .hass_core import (
     PLATFORM_DOMAINS,
@@ -42,7 +44,6 @@ from .stats import GcPauses, Samples, percentile
 
 type Options = dict[str, Any]
 
-SOCKETIO_PATH = "rtapi/socket.io"
 DRAIN_TIMEOUT = 3.0
 # A rate is sustained when the median latency of the last quarter of its window stays below
 # this: a growing backlog makes the late messages wait ever longer.
@@ -53,33 +54,33 @@ BACKLOG_LATENCY_MS = 20.0
 
 
 class RawClient:
-    """A bare python-socketio 4.x client: the transport's own floor."""
+    """A bare socket.io connection (the integration's wire, nothing above it): the wire's floor."""
 
     def __init__(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.samples = Samples()
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = 0
-        self.sio: Any = socketio_v4.AsyncClient(
-            reconnection=False, logger=False, engineio_v3_logger=False
-        )
-        self.sio.on("response", self._on_response)
-        self.sio.on("notification", self._on_notification)
+        self._http: aiohttp.ClientSession | None = None
+        self._conn: SocketIOConnection | None = None
 
-    async def _on_response(self, data: Any) -> None:
+    def _on_event(self, event: str, args: tuple[Any, ...]) -> None:
+        data = args[0]
+        if event == "notification":
+            self.samples.add_dial_data(data["params"].get("dialData"))
+            return
         future = self._pending.pop(data.get("id"), None)
         if future is not None and not future.done():
             future.set_result(data)
 
-    async def _on_notification(self, data: Any) -> None:
-        self.samples.add_dial_data(data["params"].get("dialData"))
-
     async def request(self, method: str, params: dict[str, Any]) -> Any:
         """Send one JSON-RPC request and return its response."""
+        if self._conn is None:
+            raise RuntimeError("not open")
         self._ids += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[self._ids] = future
-        await self.sio.emit(
+        await self._conn.emit(
             "request", {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params}
         )
         async with asyncio.timeout(30):
@@ -87,7 +88,9 @@ class RawClient:
 
     async def open(self, watched: list[str]) -> None:
         """Connect, log in and subscribe to ``watched``."""
-        await self.sio.connect(self.url, transports=["websocket"], socketio_v4_path=SOCKETIO_PATH)
+        self._http = aiohttp.ClientSession()
+        self._conn = SocketIOConnection(self._http, self._on_event, lambda: None)
+        await self._conn.connect(self.url, events=("response", "notification"))
         await self.request("login", {"extension": watched[0], "password": PASSWORD})
         targets = [{"account": {"extension": extension}} for extension in watched]
         await self.request(
@@ -96,7 +99,10 @@ class RawClient:
 
     async def close(self) -> None:
         """Disconnect."""
-        await self.sio.disconnect()
+        if self._conn is not None:
+            await self._conn.disconnect()
+        if self._http is not None:
+            await self._http.close()
 
 
 class SensorSamples:

@@ -32,6 +32,17 @@ ONBOARDING_STORE = """{
 }
 """
 
+# Home Assistant's HTTP session (which the integration uses) resolves names with zeroconf, on the
+# network adapters enabled here: the loopback only, so that nothing leaves the machine.
+NETWORK_STORE = json.dumps(
+    {
+        "version": 1,
+        "minor_version": 1,
+        "key": "core.network",
+        "data": {"configured_adapters": ["lo"]},
+    }
+)
+
 CONFIGURATION_YAML = """\
 # Development instance of the Switchvox integration, written by scripts/develop.
 # default_config is not used: some of its integrations need the Internet.
@@ -163,6 +174,7 @@ def prepare_config(config_dir: Path, ha_port: int) -> bool:
         storage.mkdir(exist_ok=True)
         if not (storage / "onboarding").exists():
             (storage / "onboarding").write_text(ONBOARDING_STORE, encoding="utf-8")
+        (storage / "core.network").write_text(NETWORK_STORE, encoding="utf-8")
     for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
         (config_dir / name).touch(exist_ok=True)
     _link(config_dir / "custom_components" / DOMAIN, ROOT / "custom_components" / DOMAIN)

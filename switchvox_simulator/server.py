@@ -378,6 +378,11 @@ class SwitchvoxSimulator:
             await self._wire.drop()
         self.session_table.clear()
 
+    async def close_engines(self) -> None:
+        """Close every connection with an Engine.IO close (no socket.io disconnect first)."""
+        if self._wire is not None:
+            await self._wire.close_engines()
+
     def set_responding(self, value: bool) -> None:
         """Freeze (False) or thaw every connection: no responses, no pongs, nothing sent."""
         self.faults.connection.responding = value

@@ -575,7 +575,7 @@ def test_quality_scale_platform_and_typing_rules() -> None:
         assert re.search(r"^\[tool\.mypy\][^\[]*^strict = true", pyproject, re.M | re.S)
         assert "mypy" in (ROOT / "scripts" / "test").read_text(encoding="utf-8")
     if done("async-dependency"):
-        assert "asyncio_client" in package_text() or "AsyncClient" in package_text()
+        assert "import aiohttp" in package_text()
 
 
 def test_quality_scale_docs_rules() -> None:
@@ -768,3 +768,13 @@ def test_every_blueprint_is_linked_and_points_at_itself() -> None:
         assert f"source_url: {url}\n" in text, relative
         assert f"]({relative})" in section, relative
         assert url.replace(":", "%3A").replace("/", "%2F") in section, relative
+
+
+def test_no_socketio_library_and_no_reaching_in() -> None:
+    """The integration speaks socket.io itself: no requirement, no library, no private access."""
+    manifest = json.loads((PACKAGE / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["requirements"] == []
+    assert manifest["loggers"] == ["custom_components.switchvox.rtapi"]
+    for path, text in package_sources().items():
+        assert not re.search(r"^\s*(?:import|from)\s+\w*(?:socketio|engineio)", text, re.M), path
+        assert "noqa: SLF001" not in text, path

@@ -15,7 +15,7 @@ from homeassistant.config_entries import (
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -105,9 +105,11 @@ def _normalize(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-async def async_validate(data: Mapping[str, Any], extensions: Sequence[str] = ()) -> None:
+async def async_validate(
+    hass: HomeAssistant, data: Mapping[str, Any], extensions: Sequence[str] = ()
+) -> None:
     """Log in with ``data`` (and try watching ``extensions``) on a short-lived session."""
-    client = client_from_config(data)
+    client = client_from_config(hass, data)
     try:
         await client.connect()
         await client.login(data[CONF_EXTENSION], data[CONF_PASSWORD])
@@ -121,11 +123,11 @@ async def async_validate(data: Mapping[str, Any], extensions: Sequence[str] = ()
 
 
 async def async_validate_errors(
-    data: Mapping[str, Any], extensions: Sequence[str] = ()
+    hass: HomeAssistant, data: Mapping[str, Any], extensions: Sequence[str] = ()
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Validate and return the form errors and their description placeholders."""
     try:
-        await async_validate(data, extensions)
+        await async_validate(hass, data, extensions)
     except RefusedExtensionsError as err:
         return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(err.extensions)}
     except SwitchvoxTLSError:
@@ -164,7 +166,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_HOST] = err.reason
             else:
                 self._async_abort_entries_match(entry_match(data))
-                errors, _ = await async_validate_errors(data)
+                errors, _ = await async_validate_errors(self.hass, data)
                 if not errors:
                     return self.async_create_entry(
                         title=f"{data[CONF_EXTENSION]} @ {data[CONF_HOST]}", data=data
@@ -187,7 +189,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors, _ = await async_validate_errors({**entry.data, **user_input})
+            errors, _ = await async_validate_errors(self.hass, {**entry.data, **user_input})
             if not errors:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
         return self.async_show_form(
@@ -215,7 +217,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 data = {**entry.data, **updates}
                 if entry_match(data) != entry_match(entry.data):
                     self._async_abort_entries_match(entry_match(data))
-                errors, _ = await async_validate_errors(data)
+                errors, _ = await async_validate_errors(self.hass, data)
                 if not errors:
                     return self.async_update_reload_and_abort(entry, data_updates=updates)
                 user_input = updates  # the form shows the address as it was read
@@ -283,4 +285,4 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
                 if refused:
                     return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(refused)}
                 return {}, {}
-        return await async_validate_errors(entry.data, extensions)
+        return await async_validate_errors(self.hass, entry.data, extensions)

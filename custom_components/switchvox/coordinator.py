@@ -65,7 +65,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         )
         self.host: str = entry.data[CONF_HOST]
         self.session = SwitchvoxSession(
-            client_from_config(entry.data),
+            client_from_config(hass, entry.data),
             entry.data[CONF_EXTENSION],
             entry.data[CONF_PASSWORD],
             watched_extensions(entry),

@@ -8,12 +8,14 @@ from typing import Any, NoReturn
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
     ConfigEntryNotReady,
     HomeAssistantError,
 )
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from .issues import user_action_key
@@ -27,11 +29,12 @@ from .rtapi import (
 )
 
 
-def client_from_config(data: Mapping[str, Any]) -> SwitchvoxClient:
-    """Return a client for the PBX described by config entry data."""
+def client_from_config(hass: HomeAssistant, data: Mapping[str, Any]) -> SwitchvoxClient:
+    """Return a client for the PBX described by config entry data, on Home Assistant's HTTP."""
     return SwitchvoxClient(
         data[CONF_HOST],
         data[CONF_PORT],
+        session=async_get_clientsession(hass, verify_ssl=data[CONF_VERIFY_SSL]),
         use_ssl=data[CONF_SSL],
         verify_ssl=data[CONF_VERIFY_SSL],
     )

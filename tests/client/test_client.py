@@ -13,10 +13,7 @@ import time
 from typing import Any
 import warnings
 
-import engineio_v3.asyncio_client
-import engineio_v3.client
 import pytest
-import socketio_v4.client
 
 from custom_components.switchvox.rtapi import (
     TOPIC_LINE_STATE,
@@ -952,12 +949,9 @@ async def test_timestamp_formats(
 
 
 async def test_sigint_handler_untouched(
-    monkeypatch: pytest.MonkeyPatch, simulator: SwitchvoxSimulator, make_client: MakeClient
+    simulator: SwitchvoxSimulator, make_client: MakeClient
 ) -> None:
     """Connecting installs no SIGINT handler, neither signal.signal nor a loop reader."""
-    monkeypatch.setattr(engineio_v3.asyncio_client, "async_signal_handler_set", False)
-    monkeypatch.setattr(engineio_v3.client, "original_signal_handler", None)
-    monkeypatch.setattr(socketio_v4.client, "original_signal_handler", None)
     loop = asyncio.get_running_loop()
 
     def application_handler(signum: int, frame: object) -> None:
@@ -969,19 +963,11 @@ async def test_sigint_handler_untouched(
         await client.login("101", PASSWORD)
         assert signal.getsignal(signal.SIGINT) is application_handler
         assert signal.SIGINT not in getattr(loop, "_signal_handlers", {})
-        assert engineio_v3.asyncio_client.async_signal_handler_set is True
-        assert engineio_v3.client.original_signal_handler is application_handler
-        assert socketio_v4.client.original_signal_handler is application_handler
         await client.disconnect()
-
-        monkeypatch.setattr(engineio_v3.asyncio_client, "async_signal_handler_set", False)
-        monkeypatch.setattr(engineio_v3.client, "original_signal_handler", None)
-        monkeypatch.setattr(socketio_v4.client, "original_signal_handler", None)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         await client.connect()
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
         assert signal.SIGINT not in getattr(loop, "_signal_handlers", {})
-        assert engineio_v3.client.original_signal_handler is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -993,7 +979,7 @@ async def test_password_never_logged(
 ) -> None:
     """No log record at DEBUG, from any logger, contains the password over a whole life cycle."""
     caplog.set_level(logging.DEBUG)
-    for name in ("socketio_v4", "engineio_v3", "socketio", "engineio", CLIENT_LOGGER):
+    for name in ("aiohttp", CLIENT_LOGGER):
         caplog.set_level(logging.DEBUG, logger=name)
     client = await make_client(request_timeout=0.3)
     recorder = Recorder(client)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
-import pytest
 
 from custom_components.switchvox.rtapi import (
     TOPIC_LINE_STATE,
@@ -17,7 +15,6 @@ from custom_components.switchvox.rtapi import (
     RpcResponse,
     SwitchvoxClient,
     SwitchvoxMessageError,
-    transport as transport_module,
 )
 from custom_components.switchvox.rtapi.lines import (
     MAX_CHANNELS_PER_EXTENSION,
@@ -25,7 +22,7 @@ from custom_components.switchvox.rtapi.lines import (
     LineTracker,
 )
 from custom_components.switchvox.rtapi.models import MAX_ID_LENGTH, MAX_REMOTES, MAX_TEXT_LENGTH
-from custom_components.switchvox.rtapi.transport import NOT_DECODED, decode_json
+from custom_components.switchvox.rtapi.wire import decode_payload, encode_payload
 
 from .helpers import parsed_content
 
@@ -228,46 +225,26 @@ documents = st.recursive(
     ),
     max_leaves=20,
 )
-json_texts = (
-    st.builds(json.dumps, documents, ensure_ascii=st.booleans())
-    | st.builds(lambda text, pad: pad + text + pad, st.builds(json.dumps, documents), st.just(" "))
-    | st.builds(lambda text, junk: text + junk, st.builds(json.dumps, documents), st.text())
-    | st.text(max_size=40)
-)
-
-
-def json_loads_or_not_decoded(text: str) -> object:
-    """Return what json.loads gives for ``text``, or NOT_DECODED when it refuses it."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return NOT_DECODED
+# Every character but lone surrogates, which UTF-8 (what travels) cannot carry.
+packets = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
 
 
 @FUZZ
-@given(text=json_texts, prefix=st.sampled_from(["", "2", "42"]))
-def test_decode_json_as_json_loads(text: str, prefix: str) -> None:
-    """decode_json (orjson where it decodes exactly) gives what json.loads gives, types included."""
-    assert repr(decode_json(prefix + text, len(prefix))) == repr(json_loads_or_not_decoded(text))
+@given(sent=st.lists(packets, max_size=6))
+def test_payload_round_trip(sent: list[str]) -> None:
+    """Any text packets, non-BMP characters included, survive framing."""
+    body = b"".join(encode_payload(packet) for packet in sent)
+    if all(packet.isascii() for packet in sent):
+        assert body == "".join(f"{len(packet)}:{packet}" for packet in sent).encode()
+    assert decode_payload(body) == sent
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "[" * 1100 + "]" * 1100,  # deeper than orjson goes
-        '{"n": NaN, "i": -Infinity}',
-        '"\\ud800"',  # a lone surrogate, escaped
-        '"\ud800"',  # a lone surrogate in the text itself
-        "-9223372036854775809",
-        "18446744073709551616",
-        '{"t": 1795940245123456789}',
-        "[1] x",
-        "",
-    ],
-)
-@pytest.mark.parametrize("fast", [True, False])
-def test_decode_json_edge_cases(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Text orjson refuses or would decode differently is json's, with or without orjson."""
-    if not fast:
-        monkeypatch.setattr(transport_module, "_fast_loads", None)
-    assert repr(decode_json("42" + text, 2)) == repr(json_loads_or_not_decoded(text))
+@FUZZ
+@given(body=st.binary(max_size=60) | st.builds(str.encode, st.text(max_size=60)))
+def test_payload_decodes_or_raises_value_error(body: bytes) -> None:
+    """Arbitrary bytes give packets or ValueError, nothing else."""
+    try:
+        decoded = decode_payload(body)
+    except ValueError:
+        return
+    assert all(type(packet) is str for packet in decoded)

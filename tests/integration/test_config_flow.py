@@ -14,6 +14,7 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.switchvox.config_flow import _normalize
 from custom_components.switchvox.const import (
     CONF_ASSIST_ANY_NUMBER,
     CONF_EXTENSION,
@@ -154,7 +155,10 @@ async def test_reconfigure_flow(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
-            CONF_HOST: "LOCALHOST",
+            # Names would be resolved by Home Assistant's resolver, which the test harness
+            # stubs: an address, trimmed and bracketed, shows the normalization (lower-casing
+            # in test_host_normalized).
+            CONF_HOST: " [127.0.0.1] ",
             CONF_PORT: simulator.port,
             CONF_SSL: False,
             CONF_VERIFY_SSL: False,
@@ -162,10 +166,18 @@ async def test_reconfigure_flow(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert init_integration.data[CONF_HOST] == "localhost"
+    assert init_integration.data[CONF_HOST] == "127.0.0.1"
+    assert init_integration.data[CONF_VERIFY_SSL] is False
     assert init_integration.data[CONF_PASSWORD] == PASSWORD
     assert init_integration.unique_id is None
     await hass.async_block_till_done()
+
+
+def test_host_normalized() -> None:
+    """The host is trimmed, lower-cased and stripped of IPv6 brackets; the extension trimmed."""
+    data = _normalize({CONF_HOST: " PBX.Example.LAN ", CONF_EXTENSION: " 101 "})
+    assert data == {CONF_HOST: "pbx.example.lan", CONF_EXTENSION: "101"}
+    assert _normalize({CONF_HOST: "[FD00::1]"}) == {CONF_HOST: "fd00::1"}
 
 
 async def test_reconfigure_to_existing_entry_aborts(

@@ -17,20 +17,18 @@ import random
 import time
 from unittest.mock import patch
 
-import engineio_v3.client
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import socketio_v4
 
 from custom_components.switchvox.const import DOMAIN, SERVICE_DIAL
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.rtapi.lines import MAX_CHANNELS_PER_EXTENSION
 from custom_components.switchvox.rtapi.session import LOGOUT_TIMEOUT
-from custom_components.switchvox.rtapi.transport import SocketIOTransport
+from custom_components.switchvox.rtapi.wire import SocketIOConnection
 from switchvox_simulator import HandshakeFault, SwitchvoxSimulator
 from switchvox_simulator.faults import BlackholeProxy, answer_login_already_authenticated
 from tests.integration.helpers import state_of
@@ -155,9 +153,7 @@ async def test_hundred_drops_at_random_moments(
     assert all(
         len(line.channels) <= MAX_CHANNELS_PER_EXTENSION for line in coordinator.data.values()
     )
-    assert _alive(SocketIOTransport) <= 2
-    assert _alive(socketio_v4.AsyncClient) <= 2
-    assert len(engineio_v3.client.connected_clients) <= 1
+    assert _alive(SocketIOConnection) <= 2
     tasks_after = await _settled_task_count(tasks_before)
     assert tasks_after <= tasks_before, (tasks_before, tasks_after)
     print(  # noqa: T201
@@ -468,7 +464,8 @@ async def test_unload_on_a_dead_link_is_prompt(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     await wait_for(hass, lambda: recovered(entry.runtime_data, simulator))
-    assert entry.runtime_data.client.transport_name == transport
+    client = entry.runtime_data.client
+    assert client.transport_name == transport
     blackhole.blackhole = True
     started = time.monotonic()
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -476,7 +473,8 @@ async def test_unload_on_a_dead_link_is_prompt(
     elapsed = time.monotonic() - started
     print(f"\nRELIABILITY unload on a dead {transport} link took {elapsed:.3f} s")  # noqa: T201
     assert elapsed < LOGOUT_TIMEOUT + 1.5
-    assert not engineio_v3.client.connected_clients  # engineio's own registry let it go
+    assert client._transport is None
+    assert not client.connected
 
 
 async def test_single_drop_recovery_with_the_shipped_backoff(

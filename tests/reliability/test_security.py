@@ -1,8 +1,8 @@
 """Credentials never leak (logs, diagnostics, errors shown to users); TLS; service input.
 
 The life-cycle test runs everything the integration does with DEBUG logging on every logger that
-could see a packet (root, socketio_v4, engineio_v3, aiohttp, the integration) and searches every
-captured record: its message, its arguments and its exception text.
+could see a packet (root, the simulator's socketio_v4 and engineio_v3, aiohttp, the integration)
+and searches every captured record: its message, its arguments and its exception text.
 """
 
 from __future__ import annotations

@@ -11,23 +11,23 @@ from typing import Any
 
 import aiohttp
 import pytest
-import socketio_v4
-import socketio_v4.client
 
-from custom_components.switchvox.rtapi.transport import disarm_signal_handlers
-from switchvox_simulator import SOCKETIO_PATH, SwitchvoxSimulator, with_control_api
+from custom_components.switchvox.rtapi import SwitchvoxConnectionError
+from custom_components.switchvox.rtapi.wire import SocketIOConnection, TransportName
+from switchvox_simulator import SwitchvoxSimulator, with_control_api
 
 TIMEOUT = 5.0
+EVENTS = ("response", "notification", "message", "weird")
 PASSWORD = "secret"
 
 
 class RawClient:
-    """A bare python-socketio 4.x client speaking JSON-RPC to the simulator."""
+    """A bare socket.io 1.x client (the integration's wire, no session logic) speaking JSON-RPC."""
 
     def __init__(self, url: str, *, ssl: Any = None, transports: list[str] | None = None) -> None:
         self.url = url
         self._ssl = ssl
-        self._transports = transports or ["websocket"]
+        self._transports: list[TransportName] = transports or ["websocket"]  # type: ignore[assignment]
         self._ids = itertools.count(1)
         self.responses: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self.unmatched: asyncio.Queue[Any] = asyncio.Queue()
@@ -35,50 +35,48 @@ class RawClient:
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.disconnected = asyncio.Event()
         self.session: aiohttp.ClientSession | None = None
-        self.sio: Any = None
+        self.conn: SocketIOConnection | None = None
 
-    async def connect(self, **kwargs: Any) -> None:
-        """Connect (Engine.IO v3, socket.io path /rtapi/socket.io)."""
-        disarm_signal_handlers()
+    @property
+    def transport_name(self) -> str | None:
+        """Return the transport of the connection."""
+        return self.conn.transport_name if self.conn is not None else None
+
+    async def connect(self) -> None:
+        """Connect (Engine.IO v3, socket.io path /rtapi/socket.io), transports in order."""
         connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
         self.session = aiohttp.ClientSession(connector=connector)
-        self.sio = socketio_v4.AsyncClient(reconnection=False, http_session=self.session, **kwargs)
-        self.sio.on("response", self._on_response)
-        self.sio.on("notification", self._on_notification)
-        self.sio.on("disconnect", self._on_disconnect)
-        for event in ("message", "weird"):
-            self.sio.on(event, self._make_handler(event))
-        await self.sio.connect(
-            self.url, transports=self._transports, socketio_v4_path=SOCKETIO_PATH
-        )
+        for index, transport in enumerate(self._transports):
+            self.conn = SocketIOConnection(
+                self.session, self._on_event, self.disconnected.set, transport=transport
+            )
+            try:
+                await self.conn.connect(self.url, events=EVENTS)
+            except SwitchvoxConnectionError:
+                if index == len(self._transports) - 1:
+                    await self.session.close()
+                    raise
+            else:
+                return
 
-    def _make_handler(self, event: str) -> Callable[[Any], Awaitable[None]]:
-        """Return a handler recording ``event``."""
-
-        async def handler(data: Any = None) -> None:
-            await self.events.put((event, data))
-
-        return handler
-
-    async def _on_response(self, data: Any = None) -> None:
-        """Resolve the request waiting for this response."""
-        future = self.responses.pop(data.get("id") if isinstance(data, dict) else None, None)
-        if future is not None and not future.done():
-            future.set_result(data)
+    def _on_event(self, event: str, args: tuple[Any, ...]) -> None:
+        """Route one event."""
+        data = args[0] if args else None
+        if event == "response":
+            future = self.responses.pop(data.get("id") if isinstance(data, dict) else None, None)
+            if isinstance(data, dict) and future is not None and not future.done():
+                future.set_result(data)
+            else:
+                self.unmatched.put_nowait(data)
+        elif event == "notification":
+            self.notifications.put_nowait(data)
         else:
-            await self.unmatched.put(data)
-
-    async def _on_notification(self, data: Any = None) -> None:
-        """Queue a notification."""
-        await self.notifications.put(data)
-
-    async def _on_disconnect(self) -> None:
-        """Record the disconnect."""
-        self.disconnected.set()
+            self.events.put_nowait((event, data))
 
     async def send(self, payload: Any) -> None:
         """Emit a raw ``request`` event."""
-        await self.sio.emit("request", payload)
+        assert self.conn is not None
+        await self.conn.emit("request", payload)
 
     def start(self, method: str, params: Any = None) -> asyncio.Future[dict[str, Any]]:
         """Send a request without waiting; return the future of its response."""
@@ -122,28 +120,10 @@ class RawClient:
 
     async def close(self) -> None:
         """Disconnect and close the HTTP session."""
-        if self.sio is not None:
-            await self.sio.disconnect()
-        # engineio_v3 ends its background tasks only after they notice the disconnect
-        for _ in range(50):
-            if not self._lingering():
-                break
-            await asyncio.sleep(0.02)
+        if self.conn is not None:
+            await self.conn.disconnect()
         if self.session is not None:
             await self.session.close()
-        # engineio_v3 opens a session of its own when a request finds ours closed: close it too.
-        own = getattr(getattr(self.sio, "eio", None), "http", None)
-        if isinstance(own, aiohttp.ClientSession) and own is not self.session:
-            await own.close()
-
-    def _lingering(self) -> bool:
-        """Return whether the client still has background tasks running."""
-        eio = getattr(self.sio, "eio", None)
-        tasks = [
-            getattr(eio, name, None)
-            for name in ("ping_loop_task", "write_loop_task", "read_loop_task")
-        ]
-        return any(t is not None and not t.done() for t in tasks)
 
 
 @contextlib.asynccontextmanager

@@ -7,16 +7,15 @@ import json
 from typing import Any
 
 import aiohttp
-import engineio_v3.packet
-import engineio_v3.payload
 import pytest
-import socketio_v4.exceptions
 
+from custom_components.switchvox.rtapi import SwitchvoxConnectionError
+from custom_components.switchvox.rtapi.wire import decode_payload
 from switchvox_simulator import HANDSHAKE_FAULTS, SOCKETIO_PATH, HandshakeFault, SwitchvoxSimulator
 from switchvox_simulator.tls import client_context
 from tests.conftest import ipv6_loopback
 
-from .conftest import PASSWORD, RawClient, loop_reports_ignored
+from .conftest import PASSWORD, RawClient
 
 type MakeClient = Callable[..., Awaitable[RawClient]]
 
@@ -41,9 +40,9 @@ async def _recovers(sim: SwitchvoxSimulator, make_client: MakeClient, **kwargs: 
 
 def _open_data(body: bytes) -> dict[str, Any]:
     """Return the JSON of the Engine.IO open packet of a long-polling body (binary framing)."""
-    packets = engineio_v3.payload.Payload(encoded_payload=body).packets
-    assert packets[0].packet_type == engineio_v3.packet.OPEN
-    data: dict[str, Any] = packets[0].data
+    packets = decode_payload(body)
+    assert packets[0].startswith("0{")
+    data: dict[str, Any] = json.loads(packets[0][1:])
     return data
 
 
@@ -62,7 +61,7 @@ async def test_normal_handshake_counted(
     await make_client(transports=["polling"])
     assert sim.handshake_attempts == 3
     sim.set_accepting(False)
-    with pytest.raises(socketio_v4.exceptions.ConnectionError):
+    with pytest.raises(SwitchvoxConnectionError):
         await make_client()
     assert sim.handshake_attempts == 4
 
@@ -78,9 +77,9 @@ async def test_close_after_upgrade(
     async with http.get(POLLING) as resp:
         assert resp.status == 200
         assert await resp.read() == b""
-    with pytest.raises(AttributeError, match="'int' object has no attribute 'encode'"):
+    with pytest.raises(SwitchvoxConnectionError, match="WebSocket ended"):
         await make_client()
-    with pytest.raises(IndexError):
+    with pytest.raises(SwitchvoxConnectionError, match=r"no Engine\.IO open packet"):
         await make_client(transports=["polling"])
     assert sim.handshake_attempts == 4
     assert sim.connections == 0
@@ -101,11 +100,9 @@ async def test_open_without_sid(
     async with http.get(POLLING) as resp:
         assert resp.status == 200
         assert "sid" not in _open_data(await resp.read())
-    # engineio_v3's client leaves the websocket it gave up on unclosed: aiohttp reports that.
-    async with loop_reports_ignored(lambda context: context.get("message") == "Unclosed response"):
-        for transports in (["websocket"], ["polling"]):
-            with pytest.raises(KeyError, match="sid"):
-                await make_client(transports=transports)
+    for transports in (["websocket"], ["polling"]):
+        with pytest.raises(SwitchvoxConnectionError):
+            await make_client(transports=transports)
     assert sim.connections == 0
     await _recovers(sim, make_client, transports=["polling"])
 
@@ -129,7 +126,7 @@ async def test_html_instead_of_handshake(
         await http.ws_connect(WEBSOCKET)
     assert err.value.status == status
     for transports in (["websocket"], ["polling"]):
-        with pytest.raises(socketio_v4.exceptions.ConnectionError):
+        with pytest.raises(SwitchvoxConnectionError):
             await make_client(transports=transports)
     await _recovers(sim, make_client)
 
@@ -147,16 +144,16 @@ async def test_polling_only(
         data = _open_data(await resp.read())
     assert data["sid"]
     assert data["upgrades"] == []
-    with pytest.raises(socketio_v4.exceptions.ConnectionError):
+    with pytest.raises(SwitchvoxConnectionError):
         await make_client()
-    client = await make_client(transports=["polling", "websocket"])
-    assert client.sio.eio.current_transport == "polling"
+    client = await make_client(transports=["websocket", "polling"])
+    assert client.transport_name == "polling"
     assert (await client.login("101", "secret"))["result"] is True
     assert (await client.subscribe("101"))["result"] is True
     await sim.ring("101", "Bob", "5551234")
     assert (await client.notification())["status"] == "ringing"
-    again = await _recovers(sim, make_client, transports=["polling", "websocket"])
-    assert again.sio.eio.current_transport == "websocket"
+    again = await _recovers(sim, make_client, transports=["websocket", "polling"])
+    assert again.transport_name == "websocket"
 
 
 async def test_fault_for_n_attempts_then_success(
@@ -165,7 +162,7 @@ async def test_fault_for_n_attempts_then_success(
     """A fault set for N handshakes breaks exactly N attempts, then clears itself."""
     sim.set_handshake_fault("proxy_502", times=2)
     for _ in range(2):
-        with pytest.raises(socketio_v4.exceptions.ConnectionError):
+        with pytest.raises(SwitchvoxConnectionError):
             await make_client()
     assert sim.handshake_fault == "none"
     client = await make_client()
@@ -213,7 +210,7 @@ async def test_handshake_fault_over_http_control(
     await post({"fault": "html_page", "times": 1})
     current = await state()
     assert (current["handshake_fault"], current["handshake_attempts"]) == ("html_page", 0)
-    with pytest.raises(socketio_v4.exceptions.ConnectionError):
+    with pytest.raises(SwitchvoxConnectionError):
         await make_client()
     assert (await state())["handshake_fault"] == "none"
     await post({"fault": "polling_only"})

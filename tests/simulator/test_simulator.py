@@ -11,8 +11,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-import socketio_v4.exceptions
 
+from custom_components.switchvox.rtapi import SwitchvoxConnectionError
 from switchvox_simulator import (
     Pbx,
     PbxError,
@@ -443,11 +443,7 @@ async def test_polling_transport(sim: SwitchvoxSimulator, make_client: MakeClien
 
 
 async def test_half_open(socket_enabled: None) -> None:
-    """set_responding(False) silences requests and pings until the client's ping timeout fires.
-
-    (Over long-polling, engineio_v3's client only notices when its blocked GET times out, after
-    max(ping_interval, ping_timeout) + 5 s, so this uses the websocket transport.)
-    """
+    """set_responding(False) silences requests and pings until the client's ping timeout fires."""
     async with SwitchvoxSimulator(ping_interval=0.3, ping_timeout=0.5) as sim:
         sim.add_account("101", "secret", "Alice Archer")
         client = RawClient(sim.url)
@@ -479,7 +475,7 @@ async def test_accepting_and_listening(sim: SwitchvoxSimulator, make_client: Mak
     """Refused handshakes (HTTP 503) and a closed listener both fail; both recover."""
     existing = await _ready(make_client, "101")
     sim.set_accepting(False)
-    with pytest.raises(socketio_v4.exceptions.ConnectionError):
+    with pytest.raises(SwitchvoxConnectionError):
         await make_client()
     assert (await existing.subscribe("101"))["result"] is True
     sim.set_accepting(True)
@@ -487,7 +483,7 @@ async def test_accepting_and_listening(sim: SwitchvoxSimulator, make_client: Mak
     port = sim.port
     await sim.set_listening(False)
     assert not sim.listening
-    with pytest.raises(socketio_v4.exceptions.ConnectionError):
+    with pytest.raises(SwitchvoxConnectionError):
         await make_client(transports=["polling"])
     await sim.set_listening(True)
     assert sim.port == port
@@ -561,7 +557,7 @@ async def test_tls(socket_enabled: None) -> None:
             await trusted.connect()
             assert (await trusted.login())["result"] is True
             async with loop_reports_ignored(_rejected_certificate, expect=True):
-                with pytest.raises(socketio_v4.exceptions.ConnectionError):
+                with pytest.raises(SwitchvoxConnectionError):
                     await untrusted.connect()
         finally:
             await trusted.close()

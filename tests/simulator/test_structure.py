@@ -146,3 +146,16 @@ def test_every_module_has_a_docstring() -> None:
         docstring = ast.get_docstring(tree)
         assert docstring, name
         assert docstring.splitlines()[0].strip(), name
+
+
+def test_independent_of_the_integration() -> None:
+    """The simulator is a server of its own: it imports nothing of the integration's client."""
+    imported = {
+        alias.name if isinstance(node, ast.Import) else node.module or ""
+        for tree in _modules().values()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "aiohttp" in imported
+    assert not {name for name in imported if name.split(".")[0] == "custom_components"}

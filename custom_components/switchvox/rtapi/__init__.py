@@ -42,7 +42,7 @@ from .session import (
     is_refused_login,
     needs_user_action,
 )
-from .transport import ReceivedMessage
+from .wire import ReceivedMessage
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",

@@ -10,6 +10,8 @@ import logging
 import time
 from typing import Any, Final, Self
 
+import aiohttp
+
 from .exceptions import (
     SwitchvoxConnectionError,
     SwitchvoxError,
@@ -21,7 +23,7 @@ from .exceptions import (
     rpc_error_from_code,
 )
 from .models import TOPIC_LINE_STATE, LineState, ModelCache, RpcResponse
-from .transport import ReceivedMessage, SocketIOTransport
+from .wire import ReceivedMessage, SocketIOConnection, TransportName
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ class SwitchvoxClient:
 
     The API binds a session to its socket.io connection, so a new session needs a new
     connection: :meth:`connect` after a drop opens a fresh one, and nothing survives it.
+
+    HTTP goes through ``session`` (Home Assistant's, made with the same ``verify_ssl``); given
+    none, the client makes its own for each connection and closes it in :meth:`disconnect`.
     """
 
     def __init__(
@@ -70,11 +75,12 @@ class SwitchvoxClient:
         host: str,
         port: int = DEFAULT_PORT,
         *,
+        session: aiohttp.ClientSession | None = None,
         use_ssl: bool = True,
         verify_ssl: bool = True,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        transports: Sequence[str] = ("websocket", "polling"),
+        transports: Sequence[TransportName] = ("websocket", "polling"),
         recorded_messages: int = DEFAULT_RECORDED_MESSAGES,
     ) -> None:
         self.host = host
@@ -84,7 +90,9 @@ class SwitchvoxClient:
         self.request_timeout = request_timeout
         self.connect_timeout = connect_timeout
         self._transports = tuple(transports)
-        self._transport: SocketIOTransport | None = None
+        self._session = session
+        self._own_session: aiohttp.ClientSession | None = None
+        self._transport: SocketIOConnection | None = None
         self._ids = itertools.count(1)
         # By the id's text: servers differ in echoing 1 as 1 or as "1".
         self._pending: dict[str, tuple[str, asyncio.Future[Any]]] = {}
@@ -154,6 +162,17 @@ class SwitchvoxClient:
         the same certificate would fail again.
         """
         await self.disconnect()
+        try:
+            transport = await self._open()
+        except BaseException:
+            await self._close_own_session()
+            raise
+        self._transport = transport
+        _LOGGER.debug("Connected to %s over %s", self.url, transport.transport_name)
+        self._notify_connection(connected=True)
+
+    async def _open(self) -> SocketIOConnection:
+        """Return a connection over the first transport that connects."""
         failure: SwitchvoxConnectionError | None = None
         try:
             async with asyncio.timeout(self.connect_timeout):
@@ -168,24 +187,25 @@ class SwitchvoxClient:
                         _LOGGER.debug("Cannot connect over %s: %s", name, err)
                         failure = err
                         continue
-                    break
-                else:
-                    raise failure or SwitchvoxConnectionError("No transport to connect with")
+                    return transport
         except TimeoutError as err:
             await transport.disconnect()
             raise SwitchvoxTimeoutError(f"Timed out connecting to {self.url}") from err
-        self._transport = transport
-        _LOGGER.debug("Connected to %s over %s", self.url, transport.transport_name)
-        self._notify_connection(connected=True)
+        raise failure or SwitchvoxConnectionError("No transport to connect with")
 
-    def _new_transport(self, name: str) -> SocketIOTransport:
+    def _new_transport(self, name: TransportName) -> SocketIOConnection:
         """Return a connection over one Engine.IO transport ("websocket" or "polling")."""
-        return SocketIOTransport(
+        session = self._session
+        if session is None:
+            if self._own_session is None:
+                self._own_session = aiohttp.ClientSession()
+            session = self._own_session
+        return SocketIOConnection(
+            session,
             self._handle_event,
             self._handle_drop,
+            transport=name,
             verify_ssl=self.verify_ssl,
-            request_timeout=self.connect_timeout,
-            transports=(name,),
             received=self.received,
         )
 
@@ -199,6 +219,13 @@ class SwitchvoxClient:
         if self._closing_tasks:
             # A dropped connection is still being released in the background: finish it.
             await asyncio.wait(tuple(self._closing_tasks))
+        await self._close_own_session()
+
+    async def _close_own_session(self) -> None:
+        """Close the HTTP session the client made itself (never one it was given)."""
+        own, self._own_session = self._own_session, None
+        if own is not None:
+            await own.close()
 
     async def login(self, extension: str, password: str) -> None:
         """Authenticate this connection's session as ``extension``.

@@ -1,0 +1,409 @@
+"""socket.io 1.x over Engine.IO v3, on aiohttp: as much of it as the Switchvox Realtime API uses.
+
+The PBX serves node's socket.io 1.x at ``/rtapi/socket.io/``. What travels there:
+
+* **Engine.IO v3 packets**, text: a type digit, then data. ``0`` open (JSON: ``sid``,
+  ``upgrades``, ``pingInterval`` and ``pingTimeout`` in milliseconds), ``1`` close, ``2`` ping,
+  ``3`` pong, ``4`` message, ``5`` upgrade, ``6`` noop. In v3 the *client* pings, every
+  ``pingInterval``, and the server answers each ping with a pong: a link on which nothing has
+  arrived for ``pingInterval + pingTimeout`` is dead.
+* **socket.io packets** ride in messages: ``0`` connect (the server sends it for the default
+  namespace ``/`` by itself), ``1`` disconnect, ``2`` event (``2["name",arg,...]``, perhaps
+  with ``/namespace,`` and an acknowledgement id before the JSON), ``4`` error. Acknowledgements
+  and binary packets are not part of this API: they are dropped.
+* **WebSocket**: one Engine.IO packet a frame. **HTTP long-polling** (the fallback): a GET
+  returns a payload of packets, a POST sends some. Asked without ``b64``, node's 1.x server and
+  python-engineio frame payloads in binary, ``<0|1><length digits as bytes 0-9><255><packet>``
+  (the length in UTF-8 bytes), node's 2.x in text, ``<length>:<packet>``, the length in UTF-16
+  code units (JavaScript's string length). With ``b64=1`` node's 1.x would UTF-8 encode the text
+  twice, so it is not asked for. What we send is ASCII (JSON escapes the rest), which every
+  server reads alike.
+
+The aiohttp session is the caller's; nothing here outlives :meth:`SocketIOConnection.disconnect`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+import contextlib
+import json
+import logging
+import ssl
+import time
+from typing import Any, Final, Literal, NamedTuple
+
+import aiohttp
+from yarl import URL
+
+from .exceptions import SwitchvoxConnectionError, SwitchvoxTLSError
+
+_LOGGER = logging.getLogger(__name__)
+
+SOCKETIO_PATH: Final = "/rtapi/socket.io/"
+# The largest Engine.IO packet accepted (aiohttp's default WebSocket bound); a larger one ends the
+# connection on either transport, and the session reconnects.
+MAX_MESSAGE_SIZE: Final = 4 * 2**20
+_MAX_PAYLOAD: Final = 4 * MAX_MESSAGE_SIZE  # a long-polling response, packets and framing
+# Characters of one received message kept for diagnostics.
+MAX_RECORDED_MESSAGE: Final = 8192
+# The longest a goodbye waits for a peer that may be gone (a WebSocket close, a final POST).
+CLOSE_GRACE: Final = 1.0
+_NO_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None)
+_CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
+
+type TransportName = Literal["websocket", "polling"]
+type EventHandler = Callable[[str, tuple[Any, ...]], None]
+
+
+class ReceivedMessage(NamedTuple):
+    """A socket.io packet as the PBX sent it (its text, cut at MAX_RECORDED_MESSAGE)."""
+
+    at: float
+    text: str
+
+
+def decode_payload(body: bytes) -> list[str]:
+    """Return the text packets of a long-polling payload; raise ValueError when it is malformed.
+
+    Binary packets (framed with a 1) are not used by this API and are left out.
+    """
+    packets: list[str] = []
+    i = 0
+    if body[:1] in (b"\x00", b"\x01"):
+        while i < len(body):
+            end = body.index(255, i)
+            digits = body[i + 1 : end]
+            if not digits or max(digits) > 9:
+                raise ValueError("bad length in a binary payload")
+            length = int("".join(map(str, digits)))
+            packet = body[end + 1 : end + 1 + length]
+            if len(packet) != length:
+                raise ValueError("truncated binary payload")
+            if body[i] == 0:
+                packets.append(packet.decode())
+            i = end + 1 + length
+        return packets
+    # Text framing counts UTF-16 code units: in UTF-16-LE every unit is two bytes, and a digit
+    # or the colon is its ASCII byte followed by a zero.
+    units = body.decode().encode("utf-16-le", "surrogatepass")
+    while i < len(units):
+        colon = units.index(b":\x00", i)
+        length = int(units[i:colon].decode("utf-16-le"))
+        start = colon + 2
+        packet = units[start : start + 2 * length]
+        if len(packet) != 2 * length:
+            raise ValueError("truncated payload")
+        if length:  # node answers "0:" for no packet
+            packets.append(packet.decode("utf-16-le", "surrogatepass"))
+        i = start + 2 * length
+    return packets
+
+
+def encode_payload(packet: str) -> bytes:
+    """Return ``packet`` framed for a long-polling POST (text framing)."""
+    units = len(packet.encode("utf-16-le", "surrogatepass")) // 2
+    return f"{units}:{packet}".encode()
+
+
+def _connection_error(err: BaseException, url: str) -> SwitchvoxConnectionError:
+    """Translate a failure to connect, recognising a certificate problem in its cause chain."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, _CERTIFICATE_ERRORS):
+            return SwitchvoxTLSError(f"TLS certificate of {url} failed verification: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(err, SwitchvoxConnectionError):
+        return err
+    return SwitchvoxConnectionError(f"Cannot connect to {url}: {type(err).__name__}: {err}")
+
+
+class SocketIOConnection:
+    """One socket.io connection over one Engine.IO transport: connect, emit, events, drop."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        on_event: EventHandler,
+        on_disconnect: Callable[[], None],
+        *,
+        transport: TransportName = "websocket",
+        verify_ssl: bool = True,
+        received: deque[ReceivedMessage] | None = None,
+    ) -> None:
+        self._session = session
+        self._on_event = on_event
+        self._on_disconnect = on_disconnect
+        self.transport_name: TransportName = transport
+        # True defers to the session's connector (Home Assistant's verifies); False never checks.
+        self._ssl = verify_ssl
+        self._received = received
+        self._events: frozenset[str] = frozenset()
+        self._url = URL()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._sid: str | None = None
+        self.ping_interval: float | None = None
+        self.ping_timeout: float | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._post_lock = asyncio.Lock()  # engine.io refuses overlapping POSTs
+        self._last_received = 0.0
+        self._ended = False
+        self.connected = False
+
+    async def connect(self, url: str, *, events: Sequence[str]) -> None:
+        """Open the connection to the server at ``url``, delivering ``events`` to the handler."""
+        loop = asyncio.get_running_loop()
+        self._events = frozenset(events)
+        self._url = URL(url).with_path(SOCKETIO_PATH)
+        self._ready = loop.create_future()
+        self._last_received = loop.time()
+        try:
+            if self.transport_name == "websocket":
+                self._ws = await self._session.ws_connect(
+                    self._query(),
+                    ssl=self._ssl,
+                    max_msg_size=MAX_MESSAGE_SIZE,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CLOSE_GRACE),
+                )
+                self._start(self._read_websocket(self._ws))
+            else:
+                self._receive_all(await self._get())
+                if self._sid is None:
+                    self._lost("no Engine.IO open packet")
+                else:
+                    self._start(self._poll())
+            await self._ready  # the server's connect ("40"), after the open packet
+        except BaseException as err:
+            await self.disconnect()
+            if isinstance(err, Exception):
+                raise _connection_error(err, url) from err
+            raise
+        self.connected = True
+        self._start(self._heartbeat())
+
+    async def emit(self, event: str, data: object) -> None:
+        """Send one event; raise SwitchvoxConnectionError when the connection is down."""
+        if not self.connected:
+            raise SwitchvoxConnectionError("Not connected")
+        # ensure_ascii (json's default) keeps every packet we send ASCII.
+        await self._send("42" + json.dumps([event, data], separators=(",", ":")))
+
+    async def disconnect(self) -> None:
+        """Close the connection (idempotent, never reported as a drop, bounded on a dead link)."""
+        goodbye = not self._ended and self._sid is not None
+        self._ended = True
+        self.connected = False
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if (ready := self._ready) is not None:
+            if not ready.done():
+                ready.cancel()
+            elif not ready.cancelled():
+                ready.exception()  # retrieved: connect raised its own error
+        ws, self._ws = self._ws, None
+        if ws is not None:  # the close handshake waits CLOSE_GRACE at most
+            with contextlib.suppress(Exception):
+                await ws.close()
+        elif goodbye:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_GRACE):
+                    await self._post("1")
+
+    def _query(self, sid: str | None = None) -> URL:
+        """Return the Engine.IO URL of this transport (of the session ``sid``, if given)."""
+        query = {"EIO": "3", "transport": self.transport_name}
+        if sid is not None:
+            query["sid"] = sid
+        return self._url.with_query(query)
+
+    def _start(self, coro: Any) -> None:
+        """Run one of the connection's loops in a task, ended by :meth:`disconnect`."""
+        self._tasks.append(asyncio.get_running_loop().create_task(coro, name="switchvox wire"))
+
+    async def _read_websocket(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Handle every frame until the WebSocket ends."""
+        while not self._ended:
+            message = await ws.receive()
+            if message.type is aiohttp.WSMsgType.TEXT:
+                self._receive(message.data)
+            elif message.type is aiohttp.WSMsgType.BINARY:
+                self._last_received = asyncio.get_running_loop().time()
+                _LOGGER.debug("Dropped a binary WebSocket frame (%d bytes)", len(message.data))
+            else:  # CLOSE, CLOSING, CLOSED, ERROR (a message beyond MAX_MESSAGE_SIZE, say)
+                self._lost(f"the WebSocket ended ({message.type.name}: {ws.exception()})")
+
+    async def _poll(self) -> None:
+        """Handle every long-polling payload until the connection ends."""
+        while not self._ended:
+            try:
+                packets = await self._get(self._sid)
+            except (aiohttp.ClientError, OSError, SwitchvoxConnectionError) as err:
+                self._lost(f"polling failed: {type(err).__name__}: {err}")
+                return
+            self._receive_all(packets)
+
+    async def _get(self, sid: str | None = None) -> list[str]:
+        """Return the packets of one long-polling GET (an empty list for a malformed payload)."""
+        async with self._session.get(
+            self._query(sid), ssl=self._ssl, timeout=_NO_TIMEOUT
+        ) as response:
+            if response.status != 200:
+                raise SwitchvoxConnectionError(f"HTTP {response.status} to a long-polling GET")
+            body = bytearray()
+            async for chunk in response.content.iter_any():
+                self._last_received = asyncio.get_running_loop().time()
+                body += chunk
+                if len(body) > _MAX_PAYLOAD:
+                    raise SwitchvoxConnectionError("a long-polling payload beyond the bound")
+        self._last_received = asyncio.get_running_loop().time()
+        try:
+            return decode_payload(bytes(body))
+        except ValueError as err:
+            _LOGGER.debug("Dropped a malformed long-polling payload (%s): %.64r", err, body)
+            return []
+
+    async def _post(self, packet: str) -> None:
+        """Send one packet over long-polling."""
+        async with (
+            self._post_lock,
+            self._session.post(
+                self._query(self._sid),
+                data=encode_payload(packet),
+                headers={"Content-Type": "text/plain;charset=UTF-8"},
+                ssl=self._ssl,
+                timeout=_NO_TIMEOUT,
+            ) as response,
+        ):
+            await response.read()
+            if response.status != 200:
+                raise SwitchvoxConnectionError(f"HTTP {response.status} to a long-polling POST")
+
+    async def _send(self, packet: str) -> None:
+        """Send one Engine.IO packet over the transport in use."""
+        try:
+            if self._ws is not None:
+                await self._ws.send_str(packet)
+            else:
+                await self._post(packet)
+        except (aiohttp.ClientError, OSError) as err:
+            raise SwitchvoxConnectionError(f"Cannot send: {type(err).__name__}: {err}") from err
+
+    async def _heartbeat(self) -> None:
+        """Ping every interval; declare the link dead once nothing arrived for interval + timeout.
+
+        One timer, pushed back by what arrives, rather than one per packet. A ping that cannot
+        be sent (a POST a dead link never answers) is given up at the deadline.
+        """
+        loop = asyncio.get_running_loop()
+        interval = self.ping_interval or 25.0
+        limit = interval + (self.ping_timeout or 60.0)
+        next_ping = loop.time() + interval
+        while (deadline := self._last_received + limit) > (now := loop.time()):
+            if now >= next_ping:
+                next_ping = now + interval
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await self._send("2")
+                except TimeoutError:
+                    continue
+                except SwitchvoxConnectionError as err:
+                    self._lost(str(err))
+                    return
+            await asyncio.sleep(min(next_ping, deadline) - loop.time())
+        self._lost(f"nothing received for {limit:.1f} s")
+
+    def _receive_all(self, packets: list[str]) -> None:
+        """Handle the packets of one payload in order, until one ends the connection."""
+        for packet in packets:
+            if self._ended:
+                return
+            self._receive(packet)
+
+    def _receive(self, packet: str) -> None:
+        """Handle one Engine.IO packet."""
+        if len(packet) > MAX_MESSAGE_SIZE:  # as the WebSocket refuses it: in characters here
+            self._lost(f"a packet of {len(packet)} characters, beyond the bound")
+            return
+        self._last_received = asyncio.get_running_loop().time()
+        kind, data = packet[:1], packet[1:]
+        if kind == "4":
+            self._message(data)
+        elif kind == "0":
+            self._open(data)
+        elif kind == "1":
+            self._lost("the server closed the Engine.IO session")
+        elif kind not in ("3", "6"):  # pongs and noops only say the link is alive
+            _LOGGER.debug("Dropped an Engine.IO packet of unknown type %.64r", packet)
+
+    def _open(self, data: str) -> None:
+        """Take the session's parameters from the open packet; a malformed one ends the link."""
+        try:
+            handshake = json.loads(data)
+            sid, interval, timeout = (handshake[k] for k in ("sid", "pingInterval", "pingTimeout"))
+        except (ValueError, TypeError, KeyError):
+            sid = interval = timeout = None
+        if type(sid) is not str or not all(
+            type(value) in (int, float) and value > 0 for value in (interval, timeout)
+        ):
+            self._lost(f"a malformed Engine.IO open packet: {data[:200]!r}")
+            return
+        self._sid, self.ping_interval, self.ping_timeout = sid, interval / 1000, timeout / 1000
+
+    def _message(self, data: str) -> None:
+        """Handle one socket.io packet: events of the default namespace, its connect and end."""
+        if (received := self._received) is not None:
+            received.append(ReceivedMessage(time.time(), data[:MAX_RECORDED_MESSAGE]))
+        kind, rest = data[:1], data[1:]
+        namespace = "/"
+        if rest.startswith("/"):
+            namespace, _, rest = rest.partition(",")
+        if namespace != "/":
+            _LOGGER.debug("Dropped a socket.io packet of namespace %.64r", namespace)
+        elif kind == "2":
+            self._event(rest)
+        elif kind == "0" and self._sid is not None and self._ready and not self._ready.done():
+            self._ready.set_result(None)
+        elif kind == "1":
+            self._lost("the server disconnected the socket.io namespace")
+        elif kind == "4" and self._ready and not self._ready.done():
+            self._ready.set_exception(SwitchvoxConnectionError(f"refused: {rest[:200]}"))
+        else:
+            _LOGGER.debug("Dropped a socket.io packet: %.64r", data)
+
+    def _event(self, text: str) -> None:
+        """Deliver one event of ours (its JSON after an optional acknowledgement id)."""
+        if text[:1].isdigit():
+            text = text.lstrip("0123456789")
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            _LOGGER.debug("Dropped a socket.io event that is not JSON: %.64r", text)
+            return
+        if type(payload) is not list or not payload or type(payload[0]) is not str:
+            _LOGGER.debug("Dropped a socket.io event without a name: %.64r", text)
+            return
+        if payload[0] not in self._events:
+            _LOGGER.debug("Dropped a socket.io event not asked for: %.64r", text)
+            return
+        try:
+            self._on_event(payload[0], tuple(payload[1:]))
+        except Exception:
+            _LOGGER.exception("Handling a %s event failed", payload[0])
+
+    def _lost(self, reason: str) -> None:
+        """End the connection as the server or the link did: report it once, or fail connect."""
+        if self._ended:
+            return
+        self._ended = True
+        self.connected = False
+        _LOGGER.debug("socket.io connection ended: %s", reason)
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(SwitchvoxConnectionError(reason))
+        else:
+            self._on_disconnect()
