@@ -143,6 +143,8 @@ async def test_bad_packets_dropped_in_order(
             '5-["notification",{"_placeholder":true,"num":0}]',  # a binary event
             "9",  # no socket.io packet type
             "",  # empty
+            '2["notification",' + "[" * 100_000 + "]" * 100_000 + "]",  # nested past recursion
+            "0" + "[" * 100_000,  # an open packet nested past recursion, once connected
             '2["notification",{"n":4},"x"]',
         ]
         for packet in packets:
@@ -178,6 +180,26 @@ async def test_handler_failure_is_logged(
         await simulator.send_raw("notification", {"n": 1})
         await wait_until(lambda: "Handling a notification event failed" in caplog.text)
         assert conn.connected
+    finally:
+        await conn.disconnect()
+
+
+async def test_failing_loop_is_logged_and_ends_the_connection(
+    simulator: SwitchvoxSimulator, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A loop that fails (here: the owner's drop handler raising) is logged, never silent."""
+
+    def failing_drop() -> None:
+        raise RuntimeError("drop handler bug")
+
+    events = Events()
+    conn = SocketIOConnection(http, events.on_event, failing_drop)
+    await conn.connect(simulator.url, events=("notification",))
+    try:
+        await simulator.drop_connections()
+        await wait_until(lambda: "The socket.io connection failed" in caplog.text)
+        assert "drop handler bug" in caplog.text
+        assert not conn.connected
     finally:
         await conn.disconnect()
 

@@ -224,7 +224,16 @@ class SocketIOConnection:
 
     def _start(self, coro: Any) -> None:
         """Run one of the connection's loops in a task, ended by :meth:`disconnect`."""
-        self._tasks.append(asyncio.get_running_loop().create_task(coro, name="switchvox wire"))
+        task = asyncio.get_running_loop().create_task(coro, name="switchvox wire")
+        task.add_done_callback(self._loop_ended)
+        self._tasks.append(task)
+
+    def _loop_ended(self, task: asyncio.Task[None]) -> None:
+        """End the connection when one of its loops failed: a dead loop must not look alive."""
+        if task.cancelled() or (err := task.exception()) is None:
+            return
+        _LOGGER.warning("The socket.io connection failed", exc_info=err)
+        self._lost(f"{type(err).__name__}: {err}")
 
     async def _read_websocket(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Handle every frame until the WebSocket ends."""
@@ -346,7 +355,7 @@ class SocketIOConnection:
         try:
             handshake = json.loads(data)
             sid, interval, timeout = (handshake[k] for k in ("sid", "pingInterval", "pingTimeout"))
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             sid = interval = timeout = None
         if type(sid) is not str or not all(
             type(value) in (int, float) and value > 0 for value in (interval, timeout)
@@ -382,7 +391,7 @@ class SocketIOConnection:
             text = text.lstrip("0123456789")
         try:
             payload = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the decoder's stack
             _LOGGER.debug("Dropped a socket.io event that is not JSON: %.64r", text)
             return
         if type(payload) is not list or not payload or type(payload[0]) is not str:
