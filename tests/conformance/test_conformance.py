@@ -191,6 +191,9 @@ class _Observer:
     def login_refused(self, error: SwitchvoxError) -> None:
         """Ignore."""
 
+    def sessions_unstable(self, unstable: bool) -> None:
+        """Ignore."""
+
 
 async def test_session_reconnects(
     server: Server, transport: TransportName, socket_enabled: None

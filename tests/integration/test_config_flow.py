@@ -156,9 +156,9 @@ async def test_reconfigure_flow(
         result["flow_id"],
         {
             # Names would be resolved by Home Assistant's resolver, which the test harness
-            # stubs: an address, trimmed and bracketed, shows the normalization (lower-casing
-            # in test_host_normalized).
-            CONF_HOST: " [127.0.0.1] ",
+            # stubs: an address with stray spaces shows the normalization (lower-casing in
+            # test_host_normalized, brackets in the pasted-address tests).
+            CONF_HOST: " 127.0.0.1 ",
             CONF_PORT: simulator.port,
             CONF_SSL: False,
             CONF_VERIFY_SSL: False,
@@ -446,7 +446,7 @@ async def test_reconfigure_pasted_address(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         {
-            CONF_HOST: f" http://localhost:{simulator.port}/ ",
+            CONF_HOST: f" http://127.0.0.1:{simulator.port}/ ",
             CONF_PORT: 443,
             CONF_SSL: True,
             CONF_VERIFY_SSL: False,
@@ -454,7 +454,7 @@ async def test_reconfigure_pasted_address(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert init_integration.data[CONF_HOST] == "localhost"
+    assert init_integration.data[CONF_HOST] == "127.0.0.1"
     assert init_integration.data[CONF_PORT] == simulator.port
     assert init_integration.data[CONF_SSL] is False
     assert init_integration.data[CONF_PASSWORD] == PASSWORD
