@@ -504,9 +504,11 @@ def main() -> None:
     parser.add_argument(
         "--against",
         "--compare",
+        nargs="+",
         metavar="REV",
-        help="measure this tree and commit REV side by side (latency, throughput, setup and "
-        "memory of 1,000 extensions, reconnect), repeats interleaved",
+        help="measure this tree and each commit REV side by side (latency, throughput, setup "
+        "and memory of 1,000 extensions, reconnect), repeats interleaved; a REV may also be a "
+        "directory holding a custom_components",
     )
     parser.add_argument(
         "--output",

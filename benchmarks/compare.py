@@ -1,11 +1,11 @@
-"""This tree's integration and another commit's, side by side (``--against REV``).
+"""This tree's integration and other commits', side by side (``--against REV [REV ...]``).
 
 Absolute figures swing by 2x between machines and hours here, so a change is judged against
-its base in one run. REV's ``custom_components`` is checked out (``git archive``, which leaves
+its base in one run. Each REV's ``custom_components`` is checked out (``git archive``, which leaves
 the repository untouched) into a temporary directory next to a link to this tree's
-``benchmarks``: both sides run the same worker code and scenarios, and only the integration
-differs. Each repeat runs both sides back to back, alternating which goes first, so that both
-see the same load on a shared machine. Every figure is given as the median and the range of
+``benchmarks``: every side runs the same worker code and scenarios, and only the integration
+differs. Each repeat runs every side back to back, in reverse order every other time, so that
+all see the same load on a shared machine. Every figure is given as the median and the range of
 its repeats.
 """
 
@@ -120,7 +120,7 @@ async def run_sides(
     worker: Worker,
     log: Callable[[str], None],
 ) -> dict[str, dict[str, list[float]]]:
-    """Run each scenario ``runs`` times per side, alternating the side that goes first."""
+    """Run each scenario ``runs`` times per side, reversing the order of the sides each time."""
     collected: dict[str, dict[str, list[float]]] = {name: {} for name in sides}
     names = list(sides)
     for scenario, options in plan.items():
@@ -182,7 +182,7 @@ def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 
 def compare(
-    rev: str,
+    revs: list[str],
     worker: Worker,
     machine: dict[str, Any],
     *,
@@ -190,7 +190,7 @@ def compare(
     runs: int | None = None,
     output: Path | None = None,
 ) -> None:
-    """Measure this tree and ``rev`` side by side; print the table and write the JSON."""
+    """Measure this tree and each of ``revs`` side by side; print the table and write the JSON."""
     plan = SMOKE if smoke else FULL
     runs = runs or (1 if smoke else 3)
     output = output or (SMOKE_RESULTS if smoke else RESULTS)
@@ -202,8 +202,11 @@ def compare(
     this = _git("rev-parse", "--short", "HEAD").decode().strip()
     if _git("status", "--porcelain", "--untracked-files=no", "custom_components").strip():
         this += "+changes"  # the tree as it is, not its commit
-    with checkout(rev) as (side, commit):
-        sides: dict[str, Path | None] = {f"this tree, {this}": None, _label(rev, commit): side}
+    with contextlib.ExitStack() as stack:
+        sides: dict[str, Path | None] = {f"this tree, {this}": None}
+        for rev in revs:
+            side, commit = stack.enter_context(checkout(rev))
+            sides[_label(rev, commit)] = side
         collected = asyncio.run(run_sides(plan, runs, sides, worker, log))
     results = {
         name: {key: summary(values) for key, values in figures_.items()}
