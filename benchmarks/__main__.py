@@ -527,6 +527,7 @@ def main() -> None:
             smoke=args.smoke,
             runs=args.runs,
             output=args.output,
+            only=set(args.only),
         )
         return
     plan = SMOKE if args.smoke else FULL

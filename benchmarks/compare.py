@@ -155,8 +155,11 @@ def table(
 ) -> list[tuple[str, ...]]:
     """Return (figure, side..., floor) rows: median [min to max] of each side."""
     sizes = {scenario: options["extensions"] for scenario, options in plan.items()}
+    rate = plan["latency"]["rate"] if "latency" in plan else None
     rows: list[tuple[str, ...]] = []
     for key, label, unit, floor, higher in ROWS:
+        if key not in results[names[0]]:
+            continue  # a scenario left out (--only)
         cells = []
         for name in names:
             figure = results[name][key]
@@ -166,7 +169,7 @@ def table(
                 f"\N{EN DASH}{format_value(figure['max'], unit)}]"
             )
         limit = f"{'>=' if higher else '<='} {format_value(floor, unit)}"
-        rows.append((label.format(rate=plan["latency"]["rate"], **sizes), *cells, limit))
+        rows.append((label.format(rate=rate, **sizes), *cells, limit))
     return rows
 
 
@@ -189,9 +192,14 @@ def compare(
     smoke: bool = False,
     runs: int | None = None,
     output: Path | None = None,
+    only: set[str] | None = None,
 ) -> None:
     """Measure this tree and each of ``revs`` side by side; print the table and write the JSON."""
-    plan = SMOKE if smoke else FULL
+    plan = {
+        scenario: options
+        for scenario, options in (SMOKE if smoke else FULL).items()
+        if only is None or scenario in only
+    }
     runs = runs or (1 if smoke else 3)
     output = output or (SMOKE_RESULTS if smoke else RESULTS)
     started = time.monotonic()
