@@ -35,6 +35,8 @@ type JsonObject = Mapping[str, Any]
 
 _EMPTY: Final[JsonObject] = MappingProxyType({})
 _SURROGATES: Final = re.compile("[\ud800-\udfff]")
+# One encoder: json.dumps builds a new one for every call with separators.
+_ENCODE: Final = json.JSONEncoder(separators=(",", ":")).encode
 
 # Key names a Remote may use for the other party's caller id; the vendor does not document them.
 _REMOTE_NAME_KEYS: Final = ("callerIdName", "caller_id_name", "callerName", "name", "displayName")
@@ -271,10 +273,11 @@ def parse_timestamp(value: object) -> datetime | None:
     text = value.strip()
     if not text or len(text) > 64:
         return None
-    try:
-        return _from_epoch(float(text))
-    except ValueError:
-        pass
+    if ":" not in text:  # never in a number: ISO times skip a float() that would fail
+        try:
+            return _from_epoch(float(text))
+        except ValueError:
+            pass
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -304,7 +307,7 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
         return None
     try:
         storable = _storable(value, MAX_DIAL_DATA_DEPTH)
-        text = json.dumps(storable, separators=(",", ":"))
+        text = _ENCODE(storable)
     except (TypeError, ValueError, RecursionError):  # not JSON, too deep, a huge integer
         return None
     if len(text) > limit:  # ASCII: one byte per character
@@ -316,13 +319,16 @@ def _storable(value: Any, depth: int) -> Any:
     """Return a copy of a JSON value that every encoder accepts; ValueError when too deep."""
     if isinstance(value, str):
         return valid_text(value)
-    if type(value) is int and not -(2**63) <= value < 2**63:
-        return str(value)  # ValueError beyond sys.get_int_max_str_digits(), as json.dumps
-    if isinstance(value, Mapping | list):
+    if isinstance(value, int):
+        # Text beyond 64 bits; ValueError beyond sys.get_int_max_str_digits(), as json.dumps.
+        return value if -(2**63) <= value < 2**63 else str(value)
+    if isinstance(value, list):
         if depth == 0:
             raise ValueError("nested too deeply")
-        if isinstance(value, list):
-            return [_storable(item, depth - 1) for item in value]
+        return [_storable(item, depth - 1) for item in value]
+    if isinstance(value, Mapping):
+        if depth == 0:
+            raise ValueError("nested too deeply")
         return {
             valid_text(key) if isinstance(key, str) else key: _storable(item, depth - 1)
             for key, item in value.items()
