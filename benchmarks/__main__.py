@@ -3,6 +3,9 @@
 This process hosts the simulator; every run of every scenario starts a fresh worker process
 (``benchmarks.worker``) with a real Home Assistant core, and a fresh simulator. Each figure is
 the median over the runs. The table is printed and written to ``benchmarks/results.json``.
+
+``--against REV`` measures this tree's integration and another commit's side by side instead
+(see :mod:`benchmarks.compare`), written to ``benchmarks/compare.json``.
 """
 
 from __future__ import annotations
@@ -103,8 +106,11 @@ class WorkerError(RuntimeError):
     """A worker process failed."""
 
 
-async def run_worker(scenario: str, opts: Options) -> dict[str, Any]:
-    """Run one scenario in a fresh worker against a fresh simulator; return its result."""
+async def run_worker(scenario: str, opts: Options, cwd: Path | None = None) -> dict[str, Any]:
+    """Run one scenario in a fresh worker against a fresh simulator; return its result.
+
+    The worker imports ``benchmarks`` and ``custom_components`` from ``cwd`` (default: here).
+    """
     watched = extensions(opts["extensions"])
     sim = SwitchvoxSimulator("127.0.0.1", 0)
     add_accounts(sim, watched, PASSWORD)
@@ -122,6 +128,7 @@ async def run_worker(scenario: str, opts: Options) -> dict[str, Any]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         limit=1 << 24,
+        cwd=cwd,
     )
     assert proc.stdin is not None  # noqa: S101
     assert proc.stdout is not None  # noqa: S101
@@ -495,12 +502,34 @@ def main() -> None:
         default=list(SCENARIOS),
     )
     parser.add_argument(
+        "--against",
+        "--compare",
+        nargs="+",
+        metavar="REV",
+        help="measure this tree and each commit REV side by side (latency, throughput, setup "
+        "and memory of 1,000 extensions, reconnect), repeats interleaved; a REV may also be a "
+        "directory holding a custom_components",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help=f"where to write the JSON (default {RESULTS.name}; smoke: {SMOKE_RESULTS.name})",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.against:
+        from .compare import compare
+
+        compare(
+            args.against,
+            run_worker,
+            machine(),
+            smoke=args.smoke,
+            runs=args.runs,
+            output=args.output,
+            only=set(args.only),
+        )
+        return
     plan = SMOKE if args.smoke else FULL
     output: Path = args.output or (SMOKE_RESULTS if args.smoke else RESULTS)
     if args.runs:

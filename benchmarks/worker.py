@@ -400,11 +400,13 @@ async def scenario_latency(link: Link, port: int, opts: Options) -> dict[str, An
     """p50/p99/max from emission to receipt: bare client, then sensor state written in HA."""
     watched = extensions(opts["extensions"])
     rate, seconds, warmup = opts["rate"], opts["seconds"], opts["warmup"]
-    raw = RawClient(port)
-    await raw.open(watched)
-    await measured_stream(link, raw.samples, rate, warmup, len(watched))
-    baseline = await measured_stream(link, raw.samples, rate, seconds, len(watched))
-    await raw.close()
+    baseline: dict[str, Any] = {}
+    if opts.get("raw", True):
+        raw = RawClient(port)
+        await raw.open(watched)
+        await measured_stream(link, raw.samples, rate, warmup, len(watched))
+        baseline = await measured_stream(link, raw.samples, rate, seconds, len(watched))
+        await raw.close()
     async with home_assistant() as hass:
         await preload_integration(hass)
         await setup_entry(hass, port, watched)
@@ -443,6 +445,9 @@ async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str,
         sensors = SensorSamples(hass)
         await measured_stream(link, sensors.samples, opts["start"], 0.5, len(watched))
         integration = await ladder(link, sensors.samples, **ladder_opts)
+        if not opts.get("variants", True):
+            sensors.close()
+            return {"transport": transport, "integration": integration}
         # As in an install with the recorder, minus its database: a listener of all events.
         remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
         all_events = await ladder(link, sensors.samples, **ladder_opts)
@@ -631,9 +636,11 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
             for listener in listeners
         ]
         coordinator.line_changed = changed.wrap(coordinator.line_changed)
-        for line_entities in coordinator._line_entities.values():  # noqa: SLF001
-            for entity in line_entities:
-                setattr(entity, "handle_line_update", entities.wrap(entity.handle_line_update))  # noqa: B010
+        # The entities' own line listeners, timed in place (and put back before they unsubscribe).
+        line_listeners = coordinator._line_listeners  # noqa: SLF001
+        untimed = {extension: list(listeners) for extension, listeners in line_listeners.items()}
+        for listeners in line_listeners.values():
+            listeners[:] = [entities.wrap(listener) for listener in listeners]
         pauses.reset()
         total_us, received = await thread_cpu_per_message(
             link, sensors.samples, rate, seconds, len(watched)
@@ -658,8 +665,8 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         }
         changes = changed.calls
         # The same again with a listener of all events, as the recorder is in a real install:
-        # the bus then makes every switchvox_event an Event (the coordinator makes it without
-        # one), and every event of the notification is dispatched to that listener too.
+        # the bus then makes every switchvox_event an Event, which becomes the context's origin
+        # (instead of the line sensor's state_changed), and every event goes to that listener.
         remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
         pauses.reset()
         all_events_us, all_events_received = await thread_cpu_per_message(
@@ -669,6 +676,8 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         remove_listener()
         pauses.close()
         sensors.close()
+        for extension, listeners in untimed.items():
+            line_listeners[extension][:] = listeners
     return {
         "received": received,
         "raw_client_us": raw_us,

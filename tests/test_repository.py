@@ -778,3 +778,28 @@ def test_no_socketio_library_and_no_reaching_in() -> None:
     for path, text in package_sources().items():
         assert not re.search(r"^\s*(?:import|from)\s+\w*(?:socketio|engineio)", text, re.M), path
         assert "noqa: SLF001" not in text, path
+
+
+def test_readme_performance_matches_the_comparison() -> None:
+    """Every figure of the committed side-by-side comparison appears in the Performance section.
+
+    ``./scripts/bench --against REV`` writes them; the README's table of that run must be its.
+    """
+    results = json.loads((ROOT / "benchmarks" / "compare.json").read_text(encoding="utf-8"))
+    assert results["mode"] == "full"
+    assert results["interleaved"]
+    section = readme_section("Performance")
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", table))
+    missing = {
+        row["figure"]: sorted(
+            {
+                number
+                for value in list(row.values())[1:]
+                for number in re.findall(r"\d[\d,]*(?:\.\d+)?", value)
+            }
+            - numbers
+        )
+        for row in results["table"]
+    }
+    assert {figure: gone for figure, gone in missing.items() if gone} == {}

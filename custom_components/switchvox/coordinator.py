@@ -1,25 +1,30 @@
 """Glue between one entry's realtime session and Home Assistant.
 
 The session (``rtapi.session``) connects, logs in, subscribes and reconnects; this coordinator
-turns what it reports into availability, per-extension entity updates, the ``switchvox_event``
-bus event, reauth and repair issues.
+turns what it reports into availability, line updates for whoever listens to a line, the
+``switchvox_event`` bus event, reauth and repair issues.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER, SIGNAL_DIALED
-from .helpers import client_from_config, raise_setup_failure, watched_extensions
+from .helpers import (
+    client_from_config,
+    extension_device_key,
+    raise_setup_failure,
+    watched_extensions,
+)
 from .issues import (
     async_update_refused_issue,
     async_update_sessions_closed_issue,
@@ -35,22 +40,20 @@ from .rtapi import (
 )
 
 type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
-
-
-class LineEntity(Protocol):
-    """An entity of one watched extension's line (see ``entity.SwitchvoxLineEntity``)."""
-
-    extension: str
-
-    def handle_line_update(self, update: LineUpdate) -> None:
-        """Write the state a change of this line causes."""
-
-    def async_write_ha_state(self) -> None:
-        """Write the current state (availability follows the session)."""
+type LineListener = Callable[[LineUpdate], None]
 
 
 class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
-    """Owns the session of one config entry and the lines of its watched extensions."""
+    """Owns the session of one config entry and the lines of its watched extensions.
+
+    A ``DataUpdateCoordinator`` still earns its place although nothing is polled: the session
+    going up or down is exactly what its listeners and ``last_update_success`` express, so
+    every entity (``CoordinatorEntity``) goes unavailable and comes back at once without a
+    mechanism of our own, and pushed lines enter through ``async_set_updated_data``. What it
+    lacks is a per-line update: waking 2,000 entities for each change of one line would cost
+    more than the change itself, so line changes go to the listeners of that line alone
+    (``async_add_line_listener``), as hue's ``controller.subscribe(callback, resource_id)``.
+    """
 
     config_entry: SwitchvoxConfigEntry
 
@@ -76,15 +79,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.data = self.session.lines
         # The PBX's device registry id, parent of the extension devices (set at setup).
         self.pbx_device_id: str | None = None
-        # One DeviceInfo per extension, shared by its entities (about 1 MB per 1,000 lines).
-        self.extension_device_infos: dict[str, dr.DeviceInfo] = {}
-        # The entities of each line: they learn of its changes and of the session's up and
-        # down from here alone (not as coordinator listeners too: 1.3 MB per 1,000 lines).
-        self._line_entities: dict[str, list[LineEntity]] = {}
-        # Line listeners by extension; None for those of every watched line.
-        self._line_listeners: dict[str | None, list[Callable[[LineUpdate], None]]] = {}
-        # Device registry id by extension, noted by the entities as they are added.
-        self.device_ids: dict[str, str] = {}
+        # Listeners of one extension's line, and (under None) of every watched line.
+        self._line_listeners: dict[str | None, list[LineListener]] = {}
+        self._devices = dr.async_get(hass)
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
 
@@ -137,20 +134,13 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         )
 
     @callback
-    def async_add_line_entity(self, entity: LineEntity) -> None:
-        """Tell ``entity`` of every change of its line and of the session's up and down."""
-        self._line_entities.setdefault(entity.extension, []).append(entity)
-
-    @callback
-    def async_remove_line_entity(self, entity: LineEntity) -> None:
-        """Stop telling ``entity`` anything."""
-        self._line_entities[entity.extension].remove(entity)
-
-    @callback
     def async_add_line_listener(
-        self, listener: Callable[[LineUpdate], None], extension: str | None = None
+        self, listener: LineListener, extension: str | None = None
     ) -> CALLBACK_TYPE:
-        """Call ``listener`` on every change of ``extension``'s line (None: of every line)."""
+        """Call ``listener`` with every change of ``extension``'s line (None: of every line).
+
+        Return the function that removes it.
+        """
         listeners = self._line_listeners.setdefault(extension, [])
         listeners.append(listener)
 
@@ -160,16 +150,6 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
         return remove_listener
 
-    def _write_line_entities(self) -> None:
-        """Write every line entity's state (its availability changed with the session)."""
-        for entities in self._line_entities.values():
-            for entity in tuple(entities):
-                entity.async_write_ha_state()
-
-    def extension_available(self, extension: str) -> bool:
-        """Return whether the session is up and the PBX lets us watch ``extension``."""
-        return self.last_update_success and extension not in self.session.refused
-
     # What the session reports (SessionObserver).
 
     def session_up(self, refused: frozenset[str]) -> None:
@@ -177,13 +157,11 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         async_update_refused_issue(self.hass, self.config_entry, refused)
         async_update_user_action_issue(self.hass, self.config_entry, None)
         self.async_set_updated_data(self.session.lines)
-        self._write_line_entities()
 
     def session_down(self) -> None:
         """Mark every entity unavailable at once."""
         self.last_update_success = False
         self.async_update_listeners()
-        self._write_line_entities()
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Say what needs the user, when retrying alone cannot help (the session logs the rest)."""
@@ -199,20 +177,19 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         async_update_sessions_closed_issue(self.hass, self.config_entry, unstable)
 
     def line_changed(self, change: LineChange) -> None:
-        """Fire the bus event and wake the entities of that one line."""
+        """Fire the bus event and tell the listeners of that line, all under one context."""
         update = LineUpdate.from_change(change)
-        context = update.context
-        data = event_data(update, self.device_ids.get(change.extension), self.config_entry.entry_id)
-        self.hass.bus.async_fire(EVENT_SWITCHVOX, data, context=context)
-        if context.origin_event is None:
-            # Nothing listens to switchvox_event (no recorder), so the bus made no Event. The
-            # change's origin is still this event, as it is with the recorder: otherwise the
-            # line sensor's state_changed would be, and its reference cycle with the context
-            # would hold the old and new states until a full garbage collection.
-            Event(EVENT_SWITCHVOX, data, context=context)
-        for entity in tuple(self._line_entities.get(change.extension, ())):
-            entity.handle_line_update(update)
-        if self._line_listeners:
-            for key in (change.extension, None):
-                for listener in tuple(self._line_listeners.get(key, ())):
-                    listener(update)
+        device = self._devices.async_get_device_by_identifier(
+            (DOMAIN, extension_device_key(self.config_entry, change.extension)),
+            self.config_entry.entry_id,
+        )
+        self.hass.bus.async_fire(
+            EVENT_SWITCHVOX,
+            event_data(update, device.id if device else None, self.config_entry.entry_id),
+            context=update.context,
+        )
+        for listener in (
+            *self._line_listeners.get(change.extension, ()),
+            *self._line_listeners.get(None, ()),
+        ):
+            listener(update)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import SwitchvoxConfigEntry
@@ -44,7 +44,8 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
         {"unique_id", "caller_name", "caller_number", "direction", "dial_data"}
     )
 
-    def handle_line_update(self, update: LineUpdate) -> None:
+    @callback
+    def _handle_line_update(self, update: LineUpdate) -> None:
         """Trigger the event a channel change means, if any."""
         if (call_event := update.change.call_event) is None:
             return

@@ -1,8 +1,8 @@
 """What one line change tells Home Assistant: its call details and the ``switchvox_event``.
 
 The coordinator builds one :class:`LineUpdate` per change and hands it to the bus event and to
-the entities of that line, so the call details are built once and everything the change causes
-shares one context.
+the listeners of that line (its entities among them), so the call details are built once and
+everything the change causes shares one context.
 """
 
 from __future__ import annotations

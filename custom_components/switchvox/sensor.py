@@ -79,7 +79,7 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
         primary = line.primary
         state = primary.state if primary else None
         count = len(line.channels)
-        # Callers and start times are shared objects while a call lasts (parsed once).
+        # Equal while the call is the same: the caller, direction, start and dial data.
         source = (
             (state.caller, state.direction, state.start_time, state.dial_data, count)
             if state

@@ -10,18 +10,16 @@ import pytest
 
 from custom_components.switchvox.rtapi import (
     MAX_DIAL_DATA_BYTES,
-    TOPIC_LINE_STATE,
+    MAX_DIAL_DATA_DEPTH,
     Account,
     Direction,
     Endpoint,
     LineState,
     LineStatus,
-    ModelCache,
     Remote,
     RpcResponse,
     SwitchvoxAlreadyAuthenticatedError,
     SwitchvoxAuthenticationError,
-    SwitchvoxClient,
     SwitchvoxError,
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
@@ -36,8 +34,6 @@ from custom_components.switchvox.rtapi.models import (
     bounded_json_object,
 )
 from switchvox_simulator import format_timestamp
-
-from .helpers import parsed_content
 
 WHEN = datetime(2024, 5, 17, 9, 30, 15, tzinfo=UTC)
 
@@ -348,139 +344,6 @@ def test_line_state_does_not_alias_input() -> None:
     assert state.account.raw["displayName"] == "Alice Archer"
 
 
-# -- model cache ----------------------------------------------------------------------------------
-
-
-def test_model_cache_reuses_equal_payloads() -> None:
-    """An equal payload gets the model parsed before, and the state equals an uncached parse."""
-    cache = ModelCache()
-    first = LineState.from_json(line_params(), cache)
-    second = LineState.from_json(line_params(status="onThePhone"), cache)
-    uncached = LineState.from_json(line_params(status="onThePhone"))
-    assert second == uncached
-    assert parsed_content(second) == parsed_content(uncached)
-    assert second.account is first.account
-    assert second.endpoint is first.endpoint
-    assert second.remotes[0] is first.remotes[0]
-    assert second.queue is first.queue
-    assert second.start_time is first.start_time
-    assert LineState.from_json(line_params()).account is not first.account
-
-
-@pytest.mark.parametrize("lookalike", [True, 1.0, "1", None])
-@pytest.mark.parametrize("field", ["extension", "id", "name"])
-def test_model_cache_tells_lookalike_values_apart(lookalike: object, field: str) -> None:
-    """1, True and 1.0 are equal in Python, not in JSON: the cache never confuses them."""
-    cache = ModelCache()
-    for value in (1, lookalike, 1):
-        payload = {"extension": "101", "id": "7", "name": "Al", field: value}
-        for parse in (Account.from_json, Endpoint.from_json, Remote.from_json):
-            cached, uncached = parse(payload, cache), parse(payload)
-            assert repr(cached) == repr(uncached)
-            assert cached is None or repr(dict(cached.raw)) == repr(payload)
-
-
-def test_model_cache_int_key_hit() -> None:
-    """A payload holding an integer is reused when the same integer comes again."""
-    cache = ModelCache()
-    first = Account.from_json({"extension": 101, "accountId": 7}, cache)
-    assert Account.from_json({"extension": 101, "accountId": 7}, cache) is first
-    assert Account.from_json({"extension": 101, "accountId": 7.0}, cache) is not first
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        {"extension": "101", "tags": ["a"]},
-        {"extension": "101", "owner": {"id": 1}},
-        {"extension": "101", "active": True},
-        {"extension": "101", **{f"k{index}": "v" for index in range(8)}},
-        {"extension": "101", 7: "seven"},
-    ],
-)
-def test_model_cache_skips_other_payloads(payload: dict[Any, Any]) -> None:
-    """Payloads that are not small, flat and exactly typed are parsed every time."""
-    cache = ModelCache()
-    first = Account.from_json(payload, cache)
-    second = Account.from_json(payload, cache)
-    assert first == second
-    assert first is not second
-    assert len(cache.accounts) == 0
-
-
-def test_model_cache_is_bounded() -> None:
-    """A full table is forgotten at once; timestamps are bounded by their own LRU."""
-    cache = ModelCache(size=8, timestamps=4)
-    for index in range(100):
-        params = line_params(
-            account={"extension": str(index)},
-            endpoint={"id": str(index)},
-            remotes=[{"number": str(index)}],
-            startTime=f"2024-05-17T09:{index // 60:02}:{index % 60:02}Z",
-        )
-        state = LineState.from_json(params, cache)
-        assert parsed_content(state) == parsed_content(LineState.from_json(params))
-        assert max(len(cache.accounts), len(cache.endpoints), len(cache.remotes)) <= 8
-    assert cache.timestamp.cache_info().currsize <= 4
-
-
-def test_model_cache_reuses_a_channels_parties() -> None:
-    """A channel's next notification with the same parties reuses them, remotes tuple included."""
-    cache = ModelCache()
-    first = LineState.from_json(line_params(), cache)
-    second = LineState.from_json(line_params(status="onThePhone"), cache)
-    assert second.remotes is first.remotes
-    assert second.account is first.account
-    assert len(cache) == 1
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"account": {"extension": "101", "accountId": "1101", "displayName": "Alice B"}},
-        {"account": {"extension": "101", "accountId": 1101}},
-        {"account": "101"},
-        {"endpoint": None},
-        {"endpoint": {"id": "ep-102"}},
-        {"endpoint": "SIP/101"},
-        {"remotes": None},
-        {"remotes": []},
-        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550101"}]},
-        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550100"}, "junk"]},
-        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": 5550100}]},
-        {"remotes": [{"callerIdName": "Zed", "callerIdNumber": "5550100"}] * 2},
-        {"remotes": [{"number": str(index)} for index in range(MAX_REMOTES + 1)]},
-        {"remotes": ({"callerIdName": "Zed", "callerIdNumber": "5550100"},)},
-    ],
-)
-def test_model_cache_channel_parties_change(changes: dict[str, Any]) -> None:
-    """Whatever changes in a channel's parties (or stays unrememberable), parsing stays exact."""
-    cache = ModelCache()
-    for params in (line_params(), line_params(**changes), line_params(**changes), line_params()):
-        cached = LineState.from_json(params, cache)
-        assert parsed_content(cached) == parsed_content(LineState.from_json(params))
-
-
-def test_model_cache_channel_parties_bounded() -> None:
-    """The parties of at most ``size`` channels are remembered."""
-    cache = ModelCache(size=8)
-    for index in range(100):
-        LineState.from_json(line_params(uniqueId=f"1.{index}", remotes=[], endpoint=None), cache)
-        assert len(cache) <= 8
-
-
-def test_clients_do_not_share_a_model_cache() -> None:
-    """Each client parses with a cache of its own: nothing is kept process-wide."""
-    one, two = SwitchvoxClient("127.0.0.1"), SwitchvoxClient("127.0.0.1")
-    assert one.models is not two.models
-    one._handle_event(
-        "notification", ({"jsonrpc": "2.0", "method": TOPIC_LINE_STATE, "params": line_params()},)
-    )
-    assert len(one.models.accounts) == 2  # the account and the queue
-    assert len(two.models.accounts) == 0
-    assert two.models.timestamp.cache_info().currsize == 0
-
-
 # -- dial data ------------------------------------------------------------------------------------
 
 
@@ -493,6 +356,39 @@ def test_bounded_json_object() -> None:
     assert bounded_json_object({"a": "x"}, limit=9) == {"a": "x"}
     assert bounded_json_object({"a": {1, 2}}) is None
     assert bounded_json_object({"a": float("nan")}) is not None
+
+
+def test_bounded_json_object_depth() -> None:
+    """Objects and lists nest at most MAX_DIAL_DATA_DEPTH deep, whatever the leaves."""
+    value: Any = 1
+    for _ in range(MAX_DIAL_DATA_DEPTH):
+        value = {"n": value}
+    assert bounded_json_object(value) is not None
+    assert bounded_json_object({"n": value}) is None
+    assert bounded_json_object({"n": [1]}) == {"n": [1]}
+
+
+def test_bounded_json_object_is_storable_and_unaliased() -> None:
+    """Integers beyond 64 bits become text and lone surrogates U+FFFD, at any depth; a copy."""
+    payload: dict[str, Any] = {
+        "big": 2**63,
+        "low": -(2**63) - 1,
+        "edge": [2**63 - 1, -(2**63)],
+        "flag": True,
+        "deep": {"text\ud800": ["x\udfff", {"n": 10**30}]},
+    }
+    frozen = bounded_json_object(payload)
+    assert frozen == {
+        "big": str(2**63),
+        "low": str(-(2**63) - 1),
+        "edge": [2**63 - 1, -(2**63)],
+        "flag": True,
+        "deep": {"text\ufffd": ["x\ufffd", {"n": str(10**30)}]},
+    }
+    assert frozen is not None
+    payload["deep"]["text\ud800"].append("later")
+    assert frozen["deep"]["text\ufffd"] == ["x\ufffd", {"n": str(10**30)}]
+    assert bounded_json_object({"huge": 10**5000}) is None
 
 
 # -- responses ------------------------------------------------------------------------------------

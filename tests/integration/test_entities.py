@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.const import (
-    EVENT_STATE_CHANGED,
-    MATCH_ALL,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
@@ -21,9 +19,11 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.switchvox.const import DOMAIN, EVENT_SWITCHVOX
+from custom_components.switchvox.coordinator import SwitchvoxCoordinator
+from custom_components.switchvox.line_events import LineUpdate
 from switchvox_simulator import SwitchvoxSimulator
 
-from .helpers import assert_origin_is_bus_event, state_of, wait_for
+from .helpers import state_of, wait_for
 
 LINE_101 = "sensor.extension_101_line"
 LINE_102 = "sensor.extension_102_line"
@@ -111,23 +111,42 @@ async def test_incoming_call_events(hass: HomeAssistant, simulator: SwitchvoxSim
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_change_originates_in_its_bus_event_without_listeners(
+async def test_change_shares_one_context(
     hass: HomeAssistant, simulator: SwitchvoxSimulator
 ) -> None:
-    """With nothing listening to switchvox_event, a change's context still originates in it.
-
-    The context and its origin event form a reference cycle. Were the origin a state_changed
-    event, the cycle would hold the old and new states until a garbage collection (at 1,000
-    extensions, a full one of Home Assistant's heap: see the README's Performance section).
-    """
-    listeners = hass.bus.async_listeners()
-    assert listeners.get(EVENT_SWITCHVOX, 0) == listeners.get(MATCH_ALL, 0) == 0
-    # A state_changed listener, as the frontend's or an automation's (so the bus makes Events).
-    remove_listener = hass.bus.async_listen(EVENT_STATE_CHANGED, callback(lambda event: None))
+    """A change's bus event and the states it writes share one context (one cause to follow)."""
+    bus = async_capture_events(hass, EVENT_SWITCHVOX)
     uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
-    remove_listener()
-    assert_origin_is_bus_event(hass, uid, LINE_101, CALL_101)
+    line, call = hass.states.get(LINE_101), hass.states.get(CALL_101)
+    assert line is not None
+    assert call is not None
+    assert [event.data["unique_id"] for event in bus] == [uid]
+    assert line.context is call.context is bus[0].context
+
+
+async def test_line_listeners(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """A line listener hears its own line, or every line without one, until it is removed."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    everything: list[LineUpdate] = []
+    only_102: list[LineUpdate] = []
+    remove_all = coordinator.async_add_line_listener(everything.append)
+    remove_102 = coordinator.async_add_line_listener(only_102.append, "102")
+    first = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
+    second = await simulator.ring("102", caller_name="Yan Yu", caller_number="5550101")
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
+    assert [update.change.state.unique_id for update in everything] == [first, second]
+    assert [update.change.extension for update in only_102] == ["102"]
+    assert only_102[0].context is everything[1].context
+    assert only_102[0].details["caller_name"] == "Yan Yu"
+    remove_all()
+    remove_102()
+    await simulator.hang_up(second)
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "idle")
+    assert len(everything) == 2
+    assert len(only_102) == 1
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -12,13 +12,13 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.switchvox.const import DOMAIN, SERVICE_DIAL
+from custom_components.switchvox.const import DOMAIN, EVENT_SWITCHVOX, SERVICE_DIAL
 from custom_components.switchvox.missed_calls import (
     MAX_ITEMS,
     STORAGE_VERSION,
@@ -29,7 +29,7 @@ from custom_components.switchvox.missed_calls import (
 from custom_components.switchvox.todo import DATA_MISSED_CALLS
 from switchvox_simulator import SwitchvoxSimulator
 
-from .helpers import assert_origin_is_bus_event, state_of, wait_for
+from .helpers import state_of, wait_for
 
 MISSED = "todo.switchvox_127_0_0_1_missed_calls"
 LINE_101 = "sensor.extension_101_line"
@@ -88,9 +88,15 @@ async def test_missed_call_makes_an_item(
 ) -> None:
     """A missed call adds "Call back <name>" with the number, the extension and the time."""
     assert state_of(hass, MISSED) == "0"
+    bus = async_capture_events(hass, EVENT_SWITCHVOX)
     uid = await miss(hass, simulator, "102", **MARIA)
     assert state_of(hass, MISSED) == "1"
-    assert_origin_is_bus_event(hass, uid, MISSED)
+    # The list's write shares the context of the missed call's bus event: one cause to follow.
+    missed_event = next(e for e in bus if e.data["call_event"] == "missed")
+    assert missed_event.data["unique_id"] == uid
+    listed = hass.states.get(MISSED)
+    assert listed is not None
+    assert listed.context is missed_event.context
     [item] = await get_items(hass)
     assert item["summary"] == "Call back Maria Gonzalez"
     assert item["status"] == "needs_action"

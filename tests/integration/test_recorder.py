@@ -107,8 +107,7 @@ async def test_context_originates_in_the_bus_event_with_the_recorder(
     """With the recorder listening to all events, every switchvox_event is a real Event.
 
     So each notification's context originates in its small bus event, not in the state_changed
-    event of a write (which would hold the states in a reference cycle), without the Event the
-    coordinator makes for that when nothing listens (test_entities checks that case).
+    event of a write (which would hold the states in a reference cycle).
     """
     uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")

@@ -91,7 +91,8 @@ async def test_hundred_drops_at_random_moments(
     listeners_before = (
         len(client._line_listeners),
         len(client._connection_listeners),
-        {ext: len(items) for ext, items in coordinator._line_entities.items()},
+        {ext: len(items) for ext, items in coordinator._line_listeners.items()},
+        len(coordinator._listeners),
     )
 
     modes: Counter[str] = Counter()
@@ -148,7 +149,8 @@ async def test_hundred_drops_at_random_moments(
     assert listeners_before == (
         len(client._line_listeners),
         len(client._connection_listeners),
-        {ext: len(items) for ext, items in coordinator._line_entities.items()},
+        {ext: len(items) for ext, items in coordinator._line_listeners.items()},
+        len(coordinator._listeners),
     )
     assert all(
         len(line.channels) <= MAX_CHANNELS_PER_EXTENSION for line in coordinator.data.values()

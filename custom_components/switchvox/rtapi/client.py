@@ -22,7 +22,7 @@ from .exceptions import (
     SwitchvoxTLSError,
     rpc_error_from_code,
 )
-from .models import TOPIC_LINE_STATE, LineState, ModelCache, RpcResponse
+from .models import TOPIC_LINE_STATE, LineState, RpcResponse
 from .wire import ReceivedMessage, SocketIOConnection, TransportName
 
 _LOGGER = logging.getLogger(__name__)
@@ -102,8 +102,6 @@ class SwitchvoxClient:
         self._extension: str | None = None
         self._closing_tasks: set[asyncio.Task[None]] = set()
         self.malformed_messages = 0
-        # Models of recent notifications, reused while their payloads repeat (this client's own).
-        self.models = ModelCache()
         # The last messages received, as received, across connections (for diagnostics).
         self.received: deque[ReceivedMessage] = deque(maxlen=recorded_messages)
 
@@ -381,7 +379,7 @@ class SwitchvoxClient:
         if method != TOPIC_LINE_STATE:
             _LOGGER.debug("Ignoring notification of topic %.64r", method)
             return
-        state = LineState.from_json(data.get("params"), self.models)
+        state = LineState.from_json(data.get("params"))
         for listener in tuple(self._line_listeners):
             try:
                 listener(state)
