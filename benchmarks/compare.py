@@ -43,6 +43,7 @@ FULL: dict[str, Options] = {
         "refine": 2,
         "transport": False,
         "variants": False,
+        "all_events": True,
     },
     "scale": {"extensions": 1000},
     "reconnect": {"extensions": 1000, "repeats": 3, "refused_for": 0.0},
@@ -65,6 +66,13 @@ SMOKE: dict[str, Options] = {
 # (key, label, unit, floor, higher is better), each read from a scenario's runs by FIGURES.
 ROWS: tuple[tuple[str, str, str, float, bool], ...] = (
     ("rate", "sustained notifications/s, {throughput} extensions", "/s", 10000, True),
+    (
+        "rate_all_events",
+        "the same, with a listener of all events (as in any install with the recorder)",
+        "/s",
+        10000,
+        True,
+    ),
     ("p99_ms", "latency p99 @ {rate}/s, {latency} extensions", " ms", 1.5, False),
     ("setup_s", "setup, {scale} extensions", " s", 1.0, False),
     ("rss_added_mb", "memory added, {scale} extensions", " MB", 20.0, False),
@@ -75,7 +83,10 @@ ROWS: tuple[tuple[str, str, str, float, bool], ...] = (
 def figures(scenario: str, result: dict[str, Any]) -> dict[str, list[float]]:
     """Return the compared figures of one worker run of ``scenario``."""
     if scenario == "throughput":
-        return {"rate": [result["integration"]["sustained_rate"]]}
+        rates = {"rate": [result["integration"]["sustained_rate"]]}
+        if (all_events := result.get("integration_all_events_listener")) is not None:
+            rates["rate_all_events"] = [all_events["sustained_rate"]]
+        return rates
     if scenario == "latency":
         return {"p99_ms": [result["integration"]["p99_ms"]]}
     if scenario == "scale":

@@ -446,8 +446,16 @@ async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str,
         await measured_stream(link, sensors.samples, opts["start"], 0.5, len(watched))
         integration = await ladder(link, sensors.samples, **ladder_opts)
         if not opts.get("variants", True):
+            result: dict[str, Any] = {"transport": transport, "integration": integration}
+            if opts.get("all_events"):
+                # As in an install with the recorder, minus its database.
+                remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
+                result["integration_all_events_listener"] = await ladder(
+                    link, sensors.samples, **ladder_opts
+                )
+                remove_listener()
             sensors.close()
-            return {"transport": transport, "integration": integration}
+            return result
         # As in an install with the recorder, minus its database: a listener of all events.
         remove_listener = hass.bus.async_listen(MATCH_ALL, _ignore_event)
         all_events = await ladder(link, sensors.samples, **ladder_opts)
