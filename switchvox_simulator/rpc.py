@@ -293,9 +293,9 @@ class JsonRpc:
             self._spawn(self._close_later(session, faults.drop_after_seconds))
 
     async def _close_later(self, session: Session, seconds: float) -> None:
-        """Close ``session``'s connection ``seconds`` from now, if it is still open then."""
+        """Close ``session``'s connection ``seconds`` from now, if still open and flapping then."""
         await self._sleep(seconds)
-        if self.sessions.get(session.sid) is session:
+        if self.faults.drop_after_seconds is not None and self.sessions.get(session.sid) is session:
             await self._disconnect(session.sid)
 
     async def notified(self, session: Session) -> None:

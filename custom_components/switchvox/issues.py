@@ -57,22 +57,12 @@ def async_update_user_action_issue(
     hass: HomeAssistant, entry: ConfigEntry, error: SwitchvoxError | None
 ) -> None:
     """Raise the issue naming what to change (certificate, API permission), or clear it."""
-    issue_id = f"{ISSUE_USER_ACTION}_{entry.entry_id}"
-    if error is None:
-        ir.async_delete_issue(hass, DOMAIN, issue_id)
-        return
-    ir.async_create_issue(
+    _async_update_entry_issue(
         hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key=user_action_key(error),
-        translation_placeholders={
-            "title": entry.title,
-            "host": entry.data[CONF_HOST],
-            "extension": entry.data[CONF_EXTENSION],
-        },
+        entry,
+        ISSUE_USER_ACTION,
+        None if error is None else user_action_key(error),
+        ir.IssueSeverity.ERROR,
     )
 
 
@@ -81,8 +71,26 @@ def async_update_sessions_closed_issue(
     hass: HomeAssistant, entry: ConfigEntry, unstable: bool
 ) -> None:
     """Raise the issue of a PBX that keeps closing our sessions, or clear it once one stays."""
-    issue_id = f"{ISSUE_SESSIONS_CLOSED}_{entry.entry_id}"
-    if not unstable:
+    _async_update_entry_issue(
+        hass,
+        entry,
+        ISSUE_SESSIONS_CLOSED,
+        ISSUE_SESSIONS_CLOSED if unstable else None,
+        ir.IssueSeverity.WARNING,
+    )
+
+
+@callback
+def _async_update_entry_issue(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    issue: str,
+    translation_key: str | None,
+    severity: ir.IssueSeverity,
+) -> None:
+    """Raise an entry's issue, naming its PBX and login extension; clear it with no key."""
+    issue_id = f"{issue}_{entry.entry_id}"
+    if translation_key is None:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
     ir.async_create_issue(
@@ -90,8 +98,8 @@ def async_update_sessions_closed_issue(
         DOMAIN,
         issue_id,
         is_fixable=False,
-        severity=ir.IssueSeverity.WARNING,
-        translation_key=ISSUE_SESSIONS_CLOSED,
+        severity=severity,
+        translation_key=translation_key,
         translation_placeholders={
             "title": entry.title,
             "host": entry.data[CONF_HOST],

@@ -8,7 +8,7 @@ figures recorded in the README's Reliability section.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 import itertools
 import logging
 from typing import Any
@@ -50,20 +50,20 @@ def simulator_options(clock: VirtualClock) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def entry(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, clock: VirtualClock
-) -> AsyncGenerator[MockConfigEntry]:
-    """Set up the integration with its session on the virtual clock."""
+def mock_config_entry(
+    mock_config_entry: MockConfigEntry, clock: VirtualClock
+) -> Generator[MockConfigEntry]:
+    """Return the entry, set up (by ``init_integration``) with its session on the clock."""
     with patch(
         "custom_components.switchvox.rtapi.session.MonotonicClock", return_value=clock.session
     ):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
-    yield mock_config_entry
-    if mock_config_entry.state.recoverable:
-        await hass.config_entries.async_unload(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+        yield mock_config_entry
+
+
+@pytest.fixture
+def entry(init_integration: MockConfigEntry) -> MockConfigEntry:
+    """Return the entry, set up against the simulator."""
+    return init_integration
 
 
 class Flapping:
