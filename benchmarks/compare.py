@@ -96,7 +96,7 @@ def figures(scenario: str, result: dict[str, Any]) -> dict[str, list[float]]:
 
 @contextlib.contextmanager
 def checkout(rev: str) -> Iterator[tuple[Path, str]]:
-    """Yield a worker directory running REV's integration with this tree's benchmarks.
+    """Yield a worker directory running REV's integration with this tree's benchmarks and tools.
 
     REV is a commit, or a directory holding a ``custom_components`` (an experiment's copy).
     """
@@ -110,7 +110,8 @@ def checkout(rev: str) -> Iterator[tuple[Path, str]]:
             archive = _git("archive", "--format=tar", commit, "custom_components")
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(side, filter="data")
-        (side / "benchmarks").symlink_to(ROOT / "benchmarks", target_is_directory=True)
+        for shared in ("benchmarks", "devtools", "switchvox_simulator"):  # this tree's, not REV's
+            (side / shared).symlink_to(ROOT / shared, target_is_directory=True)
         yield side, commit
 
 
