@@ -162,9 +162,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         )
         try:
             wait_subscribed(instance.sim_url, WATCHED)
-            # The stand-in speaker comes with the tts platform, whose packages Home Assistant
-            # installs at the first start of a new environment: minutes on a fresh machine.
-            wait_state(instance.ha_url, SPEAKER, lambda state: True, within=300.0)
+            # The stand-in speaker comes with the tts platform, set up once Home Assistant has
+            # its packages (scripts/e2e installs them first: devtools/ha_requirements.py).
+            wait_state(instance.ha_url, SPEAKER, lambda state: True, within=120.0)
             yield Running(instance, provisioned, names)
         finally:
             # Keep the logs of the last run next to the failure screenshots.
