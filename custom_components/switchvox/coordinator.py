@@ -192,4 +192,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             *self._line_listeners.get(change.extension, ()),
             *self._line_listeners.get(None, ()),
         ):
-            listener(update)
+            try:
+                listener(update)
+            except Exception:  # noqa: BLE001 - any listener bug, logged with its traceback
+                # One failing listener (the missed calls list, say) must not keep the change
+                # from the others, nor from the lines of the next notifications.
+                LOGGER.exception("Error handling a change of extension %s", change.extension)

@@ -125,6 +125,27 @@ async def test_change_shares_one_context(
     assert line.context is call.context is bus[0].context
 
 
+async def test_failing_line_listener_spares_the_others(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A line listener that raises is logged; the line's entities still get the change."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+
+    def failing(update: LineUpdate) -> None:
+        raise RuntimeError("listener bug")
+
+    remove = coordinator.async_add_line_listener(failing)
+    await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    remove()
+    assert "Error handling a change of extension 101" in caplog.text
+    assert "listener bug" in caplog.text
+    assert coordinator.connected
+
+
 async def test_line_listeners(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
