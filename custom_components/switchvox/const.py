@@ -20,8 +20,6 @@ DEFAULT_SSL: Final = True
 DEFAULT_VERIFY_SSL: Final = True
 
 EVENT_SWITCHVOX: Final = "switchvox_event"
-# Sent (with the number) once an entry's extension has dialed a number; format with the entry id.
-SIGNAL_DIALED: Final = "switchvox_{}_dialed"
 
 SERVICE_DIAL: Final = "dial"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"

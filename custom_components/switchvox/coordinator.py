@@ -15,10 +15,9 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER, SIGNAL_DIALED
+from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER
 from .helpers import (
     client_from_config,
     extension_device_key,
@@ -31,6 +30,7 @@ from .issues import (
     async_update_user_action_issue,
 )
 from .line_events import LineUpdate, event_data
+from .missed_calls import MissedCalls
 from .rtapi import (
     Line,
     LineChange,
@@ -82,6 +82,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         # Listeners of one extension's line, and (under None) of every watched line.
         self._line_listeners: dict[str | None, list[LineListener]] = {}
         self._devices = dr.async_get(hass)
+        # The callers to call back (the to-do platform shows them): fed by every line and dial.
+        self.missed_calls = MissedCalls(hass, entry.entry_id)
+        self.async_add_line_listener(self.missed_calls.async_handle_line_update)
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
 
@@ -102,6 +105,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
     async def async_start(self) -> None:
         """Open the first session (or say why not), then keep it open in the background."""
+        await self.missed_calls.async_load()  # before the first line change can reach it
         try:
             await self.session.start()
         except SwitchvoxError as err:
@@ -114,6 +118,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Log out and close the connection; called on unload and on Home Assistant stop."""
         await super().async_shutdown()
         await self.session.close()
+        await self.missed_calls.async_flush()  # the delayed write may not outlive the entry
 
     async def async_dial(
         self,
@@ -129,9 +134,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
                 translation_placeholders={"host": self.host},
             )
         await self.client.dial(extension, converged_device_id, dial_data)
-        async_dispatcher_send(
-            self.hass, SIGNAL_DIALED.format(self.config_entry.entry_id), extension
-        )
+        self.missed_calls.async_handle_dialed(extension)
 
     @callback
     def async_add_line_listener(

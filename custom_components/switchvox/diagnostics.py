@@ -20,7 +20,6 @@ from homeassistant.core import HomeAssistant
 from .const import LINE_STATUS_OPTIONS
 from .coordinator import SwitchvoxConfigEntry
 from .rtapi import ReceivedMessage
-from .todo import DATA_MISSED_CALLS
 
 # Keys removed wherever they appear: credentials and anything that could resume a session.
 TO_REDACT: Final = {CONF_PASSWORD, "sid", "session_id", "sessionId", "token", "secret"}
@@ -91,11 +90,7 @@ async def async_get_config_entry_diagnostics(
             for extension, line in coordinator.data.items()
         },
         # Its size only: the callers are in the to-do list, for the people who may see it.
-        "missed_calls": (
-            calls.diagnostics()
-            if (calls := hass.data.get(DATA_MISSED_CALLS, {}).get(entry.entry_id))
-            else None
-        ),
+        "missed_calls": coordinator.missed_calls.diagnostics(),
         "recent_messages": [
             message
             for item in client.received

@@ -13,13 +13,11 @@ from homeassistant.components.todo import (
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import translation
-from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, SIGNAL_DIALED
+from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry
 from .entity import pbx_device_info
 from .missed_calls import MissedCall, MissedCalls
@@ -27,9 +25,6 @@ from .missed_calls import MissedCall, MissedCalls
 PARALLEL_UPDATES = 1
 
 MISSED_CALLS_DESCRIPTION = EntityDescription(key="missed_calls", translation_key="missed_calls")
-
-# Each loaded entry's missed calls, for its diagnostics.
-DATA_MISSED_CALLS: HassKey[dict[str, MissedCalls]] = HassKey(f"{DOMAIN}_missed_calls")
 
 # The texts of the items, in the language of Home Assistant (strings.json "exceptions").
 TEXT_KEYS: Final = (
@@ -46,33 +41,14 @@ async def async_setup_entry(
     entry: SwitchvoxConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Keep the entry's missed calls from its lines and dials, and add their to-do list."""
-    coordinator = entry.runtime_data
-    calls = MissedCalls(hass, entry.entry_id)
-    await calls.async_load()
-    entry.async_on_unload(coordinator.async_add_line_listener(calls.async_handle_line_update))
-    entry.async_on_unload(
-        async_dispatcher_connect(
-            hass, SIGNAL_DIALED.format(entry.entry_id), calls.async_handle_dialed
-        )
-    )
-    entry.async_on_unload(calls.async_flush)
-    registry = hass.data.setdefault(DATA_MISSED_CALLS, {})
-    registry[entry.entry_id] = calls
-
-    @callback
-    def _forget() -> None:
-        """Drop the unloaded entry's missed calls from the diagnostics' reach."""
-        del registry[entry.entry_id]
-
-    entry.async_on_unload(_forget)
+    """Add the to-do list of the missed calls the coordinator keeps from lines and dials."""
     strings = await translation.async_get_translations(
         hass, hass.config.language, "exceptions", {DOMAIN}
     )
     texts = {
         key: strings.get(f"component.{DOMAIN}.exceptions.{key}.message", key) for key in TEXT_KEYS
     }
-    async_add_entities([SwitchvoxMissedCallsList(entry, calls, texts)])
+    async_add_entities([SwitchvoxMissedCallsList(entry, entry.runtime_data.missed_calls, texts)])
 
 
 class SwitchvoxMissedCallsList(TodoListEntity):

@@ -26,7 +26,6 @@ from custom_components.switchvox.missed_calls import (
     normalize_number,
     storage_key,
 )
-from custom_components.switchvox.todo import DATA_MISSED_CALLS
 from switchvox_simulator import SwitchvoxSimulator
 
 from .helpers import state_of, wait_for
@@ -42,7 +41,7 @@ class Clock:
 
     def __init__(self, hass: HomeAssistant, entry: MockConfigEntry, now: str) -> None:
         self.now = datetime.fromisoformat(now)
-        calls: MissedCalls = hass.data[DATA_MISSED_CALLS][entry.entry_id]
+        calls: MissedCalls = entry.runtime_data.missed_calls
         calls.clock = lambda: self.now
 
     def move_to(self, now: str) -> None:
