@@ -393,7 +393,7 @@ class SwitchvoxSession:
             self.connected_since = None
             self._record("dropped")
             if self.outage is None:
-                self.outage = Outage(started=self._clock.monotonic())
+                self._outage_now()
                 _LOGGER.info(
                     "Lost the connection to the Switchvox PBX at %s; reconnecting",
                     self.client.host,
