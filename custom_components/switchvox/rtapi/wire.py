@@ -1,23 +1,17 @@
 """socket.io 1.x over Engine.IO v3, on aiohttp: as much of it as the Switchvox Realtime API uses.
 
-The PBX serves node's socket.io 1.x at ``/rtapi/socket.io/``. What travels there:
-
-* **Engine.IO v3 packets**, text: a type digit, then data. ``0`` open (JSON: ``sid``,
-  ``upgrades``, ``pingInterval`` and ``pingTimeout`` in milliseconds), ``1`` close, ``2`` ping,
-  ``3`` pong, ``4`` message, ``5`` upgrade, ``6`` noop. In v3 the *client* pings, every
-  ``pingInterval``, and the server answers each ping with a pong: a link on which nothing has
-  arrived for ``pingInterval + pingTimeout`` is dead.
-* **socket.io packets** ride in messages: ``0`` connect (the server sends it for the default
-  namespace ``/`` by itself), ``1`` disconnect, ``2`` event (``2["name",arg,...]``, perhaps
-  with ``/namespace,`` and an acknowledgement id before the JSON), ``4`` error. Acknowledgements
-  and binary packets are not part of this API: they are dropped.
-* **WebSocket**: one Engine.IO packet a frame. **HTTP long-polling** (the fallback): a GET
-  returns a payload of packets, a POST sends some. Asked without ``b64``, node's 1.x server and
-  python-engineio frame payloads in binary, ``<0|1><length digits as bytes 0-9><255><packet>``
-  (the length in UTF-8 bytes), node's 2.x in text, ``<length>:<packet>``, the length in UTF-16
-  code units (JavaScript's string length). With ``b64=1`` node's 1.x would UTF-8 encode the text
-  twice, so it is not asked for. What we send is ASCII (JSON escapes the rest), which every
-  server reads alike.
+* **Engine.IO v3 packets** are text, a type digit then data: ``0`` open (JSON: ``sid``,
+  ``pingInterval`` and ``pingTimeout`` in ms, ``upgrades``), ``1`` close, ``2`` ping, ``3`` pong,
+  ``4`` message, ``6`` noop. In v3 the *client* pings every ``pingInterval`` and the server
+  answers: a link silent for ``pingInterval + pingTimeout`` is dead.
+* **socket.io packets** ride in messages: ``0`` connect (sent by the server for ``/``), ``1``
+  disconnect, ``2`` event (``2["name",arg,...]``, perhaps after ``/namespace,`` and an ack id),
+  ``4`` error. Acknowledgements and binary packets are not part of this API: they are dropped.
+* **WebSocket**: one packet a frame. **HTTP long-polling** (the fallback): a GET returns a
+  payload of packets, a POST sends one. Without ``b64``, node's 1.x and python-engineio frame
+  payloads in binary, ``<0|1><length as bytes 0-9><255><packet>`` (length in UTF-8 bytes), node's
+  2.x in text, ``<length>:<packet>`` (length in UTF-16 code units). ``b64=1`` is not asked for:
+  node's 1.x would UTF-8 encode the text twice. What we send is ASCII, read alike by every server.
 
 The aiohttp session is the caller's; nothing here outlives :meth:`SocketIOConnection.disconnect`.
 """
@@ -42,8 +36,8 @@ from .exceptions import SwitchvoxConnectionError, SwitchvoxTLSError
 _LOGGER = logging.getLogger(__name__)
 
 SOCKETIO_PATH: Final = "/rtapi/socket.io/"
-# The largest Engine.IO packet accepted (aiohttp's default WebSocket bound); a larger one ends the
-# connection on either transport, and the session reconnects.
+# The largest Engine.IO packet accepted on either transport (aiohttp's WebSocket default); a
+# larger one ends the connection, and the session reconnects.
 MAX_MESSAGE_SIZE: Final = 4 * 2**20
 _MAX_PAYLOAD: Final = 4 * MAX_MESSAGE_SIZE  # a long-polling response, packets and framing
 # Characters of one received message kept for diagnostics.
@@ -65,9 +59,9 @@ class ReceivedMessage(NamedTuple):
 
 
 def decode_payload(body: bytes) -> list[str]:
-    """Return the text packets of a long-polling payload; raise ValueError when it is malformed.
+    """Return the text packets of a long-polling payload (binary ones are not used: left out).
 
-    Binary packets (framed with a 1) are not used by this API and are left out.
+    Raise ValueError when it is malformed.
     """
     packets: list[str] = []
     i = 0
@@ -169,7 +163,7 @@ class SocketIOConnection:
                 )
                 self._start(self._read_websocket(self._ws))
             else:
-                self._receive_all(await self._get())
+                self._receive(await self._get())
                 if self._sid is None:
                     self._lost("no Engine.IO open packet")
                 else:
@@ -217,10 +211,8 @@ class SocketIOConnection:
 
     def _query(self, sid: str | None = None) -> URL:
         """Return the Engine.IO URL of this transport (of the session ``sid``, if given)."""
-        query = {"EIO": "3", "transport": self.transport_name}
-        if sid is not None:
-            query["sid"] = sid
-        return self._url.with_query(query)
+        sid_query = {"sid": sid} if sid is not None else {}
+        return self._url.with_query(EIO="3", transport=self.transport_name, **sid_query)
 
     def _start(self, coro: Any) -> None:
         """Run one of the connection's loops in a task, ended by :meth:`disconnect`."""
@@ -240,7 +232,7 @@ class SocketIOConnection:
         while not self._ended:
             message = await ws.receive()
             if message.type is aiohttp.WSMsgType.TEXT:
-                self._receive(message.data)
+                self._receive((message.data,))
             elif message.type is aiohttp.WSMsgType.BINARY:
                 self._last_received = asyncio.get_running_loop().time()
                 _LOGGER.debug("Dropped a binary WebSocket frame (%d bytes)", len(message.data))
@@ -255,7 +247,7 @@ class SocketIOConnection:
             except (aiohttp.ClientError, OSError, SwitchvoxConnectionError) as err:
                 self._lost(f"polling failed: {type(err).__name__}: {err}")
                 return
-            self._receive_all(packets)
+            self._receive(packets)
 
     async def _get(self, sid: str | None = None) -> list[str]:
         """Return the packets of one long-polling GET (an empty list for a malformed payload)."""
@@ -304,10 +296,9 @@ class SocketIOConnection:
             raise SwitchvoxConnectionError(f"Cannot send: {type(err).__name__}: {err}") from err
 
     async def _heartbeat(self) -> None:
-        """Ping every interval; declare the link dead once nothing arrived for interval + timeout.
+        """Ping every interval; the link is dead once nothing arrived for interval + timeout.
 
-        One timer, pushed back by what arrives, rather than one per packet. A ping that cannot
-        be sent (a POST a dead link never answers) is given up at the deadline.
+        One timer, pushed back by what arrives. A ping a dead link never takes ends at the deadline.
         """
         loop = asyncio.get_running_loop()
         interval = self.ping_interval or 25.0
@@ -327,14 +318,13 @@ class SocketIOConnection:
             await asyncio.sleep(min(next_ping, deadline) - loop.time())
         self._lost(f"nothing received for {limit:.1f} s")
 
-    def _receive_all(self, packets: list[str]) -> None:
-        """Handle the packets of one payload in order, until one ends the connection."""
+    def _receive(self, packets: Sequence[str]) -> None:
+        """Handle Engine.IO packets in order (a frame, a payload), until one ends the connection."""
         for packet in packets:
-            if self._ended:
-                return
-            self._receive(packet)
+            if not self._ended:
+                self._receive_one(packet)
 
-    def _receive(self, packet: str) -> None:
+    def _receive_one(self, packet: str) -> None:
         """Handle one Engine.IO packet."""
         if len(packet) > MAX_MESSAGE_SIZE:  # as the WebSocket refuses it: in characters here
             self._lost(f"a packet of {len(packet)} characters, beyond the bound")
@@ -352,17 +342,14 @@ class SocketIOConnection:
 
     def _open(self, data: str) -> None:
         """Take the session's parameters from the open packet; a malformed one ends the link."""
-        try:
-            handshake = json.loads(data)
-            sid, interval, timeout = (handshake[k] for k in ("sid", "pingInterval", "pingTimeout"))
-        except (ValueError, TypeError, KeyError, RecursionError):
-            sid = interval = timeout = None
-        if type(sid) is not str or not all(
-            type(value) in (int, float) and value > 0 for value in (interval, timeout)
-        ):
-            self._lost(f"a malformed Engine.IO open packet: {data[:200]!r}")
-            return
-        self._sid, self.ping_interval, self.ping_timeout = sid, interval / 1000, timeout / 1000
+        with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError):
+            fields = json.loads(data)
+            times = [fields[key] for key in ("pingInterval", "pingTimeout")]
+            if type(fields["sid"]) is str and all(type(t) in (int, float) and t > 0 for t in times):
+                self._sid = fields["sid"]
+                self.ping_interval, self.ping_timeout = (t / 1000 for t in times)
+                return
+        self._lost(f"a malformed Engine.IO open packet: {data[:200]!r}")
 
     def _message(self, data: str) -> None:
         """Handle one socket.io packet: events of the default namespace, its connect and end."""
