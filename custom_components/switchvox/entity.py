@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from yarl import URL
 
@@ -46,19 +46,20 @@ class SwitchvoxEntity(CoordinatorEntity[SwitchvoxCoordinator]):
         self._attr_device_info = pbx_device_info(entry)
 
 
-class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
+class SwitchvoxLineEntity(Entity):
     """An entity of one watched extension, written when its line changes or the session does.
 
-    The session going up or down reaches it as a coordinator update; a change of its line
-    through the line listener it adds for itself while it is in Home Assistant.
+    Both reach it through the one line listener it adds for itself while it is in Home
+    Assistant (the coordinator's docstring says why it is not a ``CoordinatorEntity``).
     """
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
 
     def __init__(
         self, coordinator: SwitchvoxCoordinator, extension: str, description: EntityDescription
     ) -> None:
-        super().__init__(coordinator)
+        self.coordinator = coordinator
         self.entity_description = description
         self.extension = extension
         self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{extension}_{description.key}"
@@ -85,17 +86,17 @@ class SwitchvoxLineEntity(CoordinatorEntity[SwitchvoxCoordinator]):
     @property
     def available(self) -> bool:
         """Return whether the session is up and the PBX lets us watch this extension."""
-        return super().available and self.extension not in self.coordinator.session.refused
+        return self.coordinator.connected and self.extension not in self.coordinator.session.refused
 
     async def async_added_to_hass(self) -> None:
         """Listen to this extension's line, until the entity is removed."""
-        await super().async_added_to_hass()
         self.async_on_remove(
             self.coordinator.async_add_line_listener(self._handle_line_update, self.extension)
         )
 
     @callback
-    def _handle_line_update(self, update: LineUpdate) -> None:
-        """Write the new state of this line, under the context of the change."""
-        self.async_set_context(update.context)
+    def _handle_line_update(self, update: LineUpdate | None) -> None:
+        """Write the new state of this line (under the change's context), or the availability."""
+        if update is not None:
+            self.async_set_context(update.context)
         self.async_write_ha_state()

@@ -45,8 +45,11 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
     )
 
     @callback
-    def _handle_line_update(self, update: LineUpdate) -> None:
-        """Trigger the event a channel change means, if any."""
+    def _handle_line_update(self, update: LineUpdate | None) -> None:
+        """Trigger the event a channel change means, if any (None: write the availability)."""
+        if update is None:
+            self.async_write_ha_state()
+            return
         if (call_event := update.change.call_event) is None:
             return
         self.async_set_context(update.context)

@@ -195,8 +195,10 @@ class MissedCalls:
     # What the PBX and the user do.
 
     @callback
-    def async_handle_line_update(self, update: LineUpdate) -> None:
+    def async_handle_line_update(self, update: LineUpdate | None) -> None:
         """Note a ringing channel; add or count a missed call; complete an answered number."""
+        if update is None:  # the session went up or down: no call changed
+            return
         change = update.change
         event = change.call_event
         if event is CallEvent.RINGING:

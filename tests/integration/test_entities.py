@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.const import (
@@ -134,7 +135,7 @@ async def test_failing_line_listener_spares_the_others(
     """A line listener that raises is logged; the line's entities still get the change."""
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
 
-    def failing(update: LineUpdate) -> None:
+    def failing(update: LineUpdate | None) -> None:
         raise RuntimeError("listener bug")
 
     remove = coordinator.async_add_line_listener(failing)
@@ -153,8 +154,12 @@ async def test_line_listeners(
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
     everything: list[LineUpdate] = []
     only_102: list[LineUpdate] = []
-    remove_all = coordinator.async_add_line_listener(everything.append)
-    remove_102 = coordinator.async_add_line_listener(only_102.append, "102")
+
+    def keep(into: list[LineUpdate]) -> Callable[[LineUpdate | None], None]:
+        return lambda update: None if update is None else into.append(update)
+
+    remove_all = coordinator.async_add_line_listener(keep(everything))
+    remove_102 = coordinator.async_add_line_listener(keep(only_102), "102")
     first = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     second = await simulator.ring("102", caller_name="Yan Yu", caller_number="5550101")
     await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
@@ -236,6 +241,27 @@ async def test_connectivity_sensor(hass: HomeAssistant, simulator: SwitchvoxSimu
     await wait_for(hass, lambda: state_of(hass, CONNECTION) == STATE_ON, timeout=10)
     assert state_of(hass, LINE_101) == "idle"
     assert state_of(hass, CALL_101) == STATE_UNKNOWN
+
+
+async def test_line_listeners_hear_the_session(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """The session going down and up reaches every line listener once, as None (no change)."""
+    coordinator: SwitchvoxCoordinator = init_integration.runtime_data
+    heard_102: list[LineUpdate | None] = []
+    heard_all: list[LineUpdate | None] = []
+    remove_102 = coordinator.async_add_line_listener(heard_102.append, "102")
+    remove_all = coordinator.async_add_line_listener(heard_all.append)
+    simulator.set_accepting(False)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == STATE_UNAVAILABLE)
+    assert heard_102 == heard_all == [None]
+    simulator.set_accepting(True)
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "idle", timeout=10)
+    assert heard_102 == heard_all == [None, None]
+    assert coordinator.missed_calls.items == []
+    remove_102()
+    remove_all()
 
 
 @pytest.mark.usefixtures("init_integration")
