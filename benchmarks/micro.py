@@ -95,10 +95,12 @@ async def measure(count: int, notifications: int, runs: int) -> dict[str, Any]:
         before = sum(generation["collections"] for generation in gc.get_stats())
         start = time.perf_counter_ns()
         for message in messages:
-            receive(message)
+            receive((message,))  # one WebSocket frame
         per_run.append((time.perf_counter_ns() - start) / notifications / 1e3)
         collections.append(sum(s["collections"] for s in gc.get_stats()) - before)
     await http.close()
+    if observer.changes < notifications:  # every frame must have reached the line tracker
+        raise RuntimeError(f"{observer.changes} line changes of {notifications * runs} frames")
     return {
         "best_us": min(per_run),
         "median_us": statistics.median(per_run),

@@ -1,15 +1,18 @@
 """Typed, immutable models of the messages the Switchvox Realtime API sends.
 
-The vendor documents field names but not every data type, so parsing is defensive: unknown keys
-are kept in ``raw``, unknown enum values map to an ``UNKNOWN`` member that keeps the raw value,
-and anything that cannot be a line state raises :class:`SwitchvoxMessageError`. Every
-notification is parsed once, into new models: nothing is kept between notifications.
+The vendor documents field names but not every data type, so parsing is defensive: unknown enum
+values map to an ``UNKNOWN`` member (the raw status is kept), and anything that cannot be a line
+state raises :class:`SwitchvoxMessageError`. Every notification is parsed once, into new models:
+nothing is kept between notifications. Keys the models do not name are left out (the client's
+recent messages keep the text as sent): a line's state lives until its next change, and every
+object it holds is one more for the garbage collector to walk. Objects are what JSON decodes
+to, ``dict``: ``isinstance(value, Mapping)`` would cost an ABC check for every field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 import json
@@ -33,7 +36,6 @@ MAX_DIAL_DATA_DEPTH: Final = 32
 
 type JsonObject = Mapping[str, Any]
 
-_EMPTY: Final[JsonObject] = MappingProxyType({})
 _SURROGATES: Final = re.compile("[\ud800-\udfff]")
 # One encoder: json.dumps builds a new one for every call with separators.
 _ENCODE: Final = json.JSONEncoder(separators=(",", ":")).encode
@@ -94,7 +96,6 @@ class Account:
     extension: str
     account_id: str | None = None
     name: str | None = None
-    raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: object) -> Account | None:
@@ -102,7 +103,7 @@ class Account:
         if isinstance(data, (str, int)) and not isinstance(data, bool):
             extension = _text(data)
             return cls(extension=extension) if extension else None
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             return None
         extension = _text(data.get("extension"))
         if not extension:
@@ -111,7 +112,6 @@ class Account:
             extension=extension,
             account_id=_text(data.get("accountId", data.get("id"))),
             name=_text(data.get("displayName", data.get("name", data.get("fullName")))),
-            raw=_freeze(data),
         )
 
 
@@ -121,19 +121,17 @@ class Endpoint:
 
     id: str | None = None
     name: str | None = None
-    raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: object) -> Endpoint | None:
         """Parse an endpoint object; ``None`` when absent or not an object."""
         if isinstance(data, str):
             return cls(name=_text(data))
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             return None
         return cls(
             id=_text(data.get("id", data.get("endpointId"))),
             name=_text(data.get("name", data.get("label"))),
-            raw=_freeze(data),
         )
 
 
@@ -143,19 +141,18 @@ class Remote:
 
     name: str | None = None
     number: str | None = None
-    raw: JsonObject = field(default=_EMPTY, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: object) -> Remote | None:
         """Parse a remote object; ``None`` when it is not an object."""
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             return None
         name = _first_text(data, _REMOTE_NAME_KEYS)
         number = _first_text(data, _REMOTE_NUMBER_KEYS)
-        if isinstance(account := data.get("account"), Mapping):
+        if isinstance(account := data.get("account"), dict):
             name = name or _text(account.get("displayName", account.get("name")))
             number = number or _text(account.get("extension"))
-        return cls(name=name, number=number, raw=_freeze(data))
+        return cls(name=name, number=number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +187,7 @@ class LineState:
     @classmethod
     def from_json(cls, params: object) -> LineState:
         """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable."""
-        if not isinstance(params, Mapping):
+        if not isinstance(params, dict):
             raise SwitchvoxMessageError(f"params is {type(params).__name__}, not an object")
         unique_id = _text(params.get("uniqueId"), MAX_ID_LENGTH)
         if not unique_id:
@@ -238,14 +235,14 @@ class RpcResponse:
     @classmethod
     def from_json(cls, data: object) -> RpcResponse:
         """Parse a response object, raising :class:`SwitchvoxMessageError` when unusable."""
-        if not isinstance(data, Mapping):
+        if not isinstance(data, dict):
             raise SwitchvoxMessageError(f"response is {type(data).__name__}, not an object")
         response_id = data.get("id")
         if isinstance(response_id, bool) or not isinstance(response_id, (int, str)):
             raise SwitchvoxMessageError("response has no usable id")
         error = data.get("error")
         if error is not None:
-            if not isinstance(error, Mapping):
+            if not isinstance(error, dict):
                 return cls(response_id, error_code=-32603, error_message=_message(error, 200))
             code = error.get("code")
             message = error.get("message")
@@ -303,7 +300,7 @@ def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> Json
     Storable: what every JSON encoder (orjson in Home Assistant) accepts, so lone surrogates
     become U+FFFD and integers beyond 64 bits their text; nested at most MAX_DIAL_DATA_DEPTH.
     """
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return None
     try:
         storable = _storable(value, MAX_DIAL_DATA_DEPTH)
@@ -326,7 +323,7 @@ def _storable(value: Any, depth: int) -> Any:
         if depth == 0:
             raise ValueError("nested too deeply")
         return [_storable(item, depth - 1) for item in value]
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         if depth == 0:
             raise ValueError("nested too deeply")
         return {
@@ -348,13 +345,8 @@ def valid_text(text: str) -> str:
 
 
 def _object(value: object) -> JsonObject | None:
-    """Return ``value`` frozen when it is an object, else ``None``."""
-    return _freeze(value) if isinstance(value, Mapping) else None
-
-
-def _freeze(value: Mapping[Any, Any]) -> JsonObject:
-    """Return a read-only copy of a mapping: later changes to the payload do not show."""
-    return MappingProxyType(dict(value))
+    """Return a read-only copy of ``value`` when it is an object, else ``None``."""
+    return MappingProxyType(dict(value)) if isinstance(value, dict) else None
 
 
 def _text(value: object, limit: int = MAX_TEXT_LENGTH) -> str | None:

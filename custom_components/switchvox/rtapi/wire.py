@@ -1,17 +1,17 @@
 """socket.io 1.x over Engine.IO v3, on aiohttp: as much of it as the Switchvox Realtime API uses.
 
-* **Engine.IO v3 packets** are text, a type digit then data: ``0`` open (JSON: ``sid``,
-  ``pingInterval`` and ``pingTimeout`` in ms, ``upgrades``), ``1`` close, ``2`` ping, ``3`` pong,
-  ``4`` message, ``6`` noop. In v3 the *client* pings every ``pingInterval`` and the server
-  answers: a link silent for ``pingInterval + pingTimeout`` is dead.
-* **socket.io packets** ride in messages: ``0`` connect (sent by the server for ``/``), ``1``
-  disconnect, ``2`` event (``2["name",arg,...]``, perhaps after ``/namespace,`` and an ack id),
-  ``4`` error. Acknowledgements and binary packets are not part of this API: they are dropped.
-* **WebSocket**: one packet a frame. **HTTP long-polling** (the fallback): a GET returns a
-  payload of packets, a POST sends one. Without ``b64``, node's 1.x and python-engineio frame
-  payloads in binary, ``<0|1><length as bytes 0-9><255><packet>`` (length in UTF-8 bytes), node's
-  2.x in text, ``<length>:<packet>`` (length in UTF-16 code units). ``b64=1`` is not asked for:
-  node's 1.x would UTF-8 encode the text twice. What we send is ASCII, read alike by every server.
+* **Engine.IO v3** packets are a type digit then data: ``0`` open (JSON: ``sid``,
+  ``pingInterval``, ``pingTimeout`` in ms), ``1`` close, ``2`` ping, ``3`` pong, ``4`` message,
+  ``6`` noop. The *client* pings every ``pingInterval``; a link silent for ``pingInterval +
+  pingTimeout`` is dead.
+* **socket.io** packets ride in messages: ``0`` connect, ``1`` disconnect, ``2`` event
+  (``2["name",arg,...]``, perhaps after ``/namespace,`` and an ack id), ``4`` error. Acks and
+  binary packets are not part of this API: they are dropped.
+* **WebSocket**: one packet a frame. **HTTP long-polling** (the fallback): a GET returns a payload
+  of packets, a POST sends one. Without ``b64`` node's 1.x and python-engineio frame payloads in
+  binary, ``<0|1><length digits as bytes><255><packet>`` (UTF-8 bytes), node's 2.x in text,
+  ``<length>:<packet>`` (UTF-16 code units). ``b64=1`` is not asked for: node's 1.x would encode
+  the text twice. What we send is ASCII, which every server reads alike.
 
 The aiohttp session is the caller's; nothing here outlives :meth:`SocketIOConnection.disconnect`.
 """
@@ -207,7 +207,7 @@ class SocketIOConnection:
         elif goodbye:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(CLOSE_GRACE):
-                    await self._post("1")
+                    await self._send("1")
 
     def _query(self, sid: str | None = None) -> URL:
         """Return the Engine.IO URL of this transport (of the session ``sid``, if given)."""
@@ -269,31 +269,27 @@ class SocketIOConnection:
             _LOGGER.debug("Dropped a malformed long-polling payload (%s): %.64r", err, body)
             return []
 
-    async def _post(self, packet: str) -> None:
-        """Send one packet over long-polling."""
-        async with (
-            self._post_lock,
-            self._session.post(
-                self._query(self._sid),
-                data=encode_payload(packet),
-                headers={"Content-Type": "text/plain;charset=UTF-8"},
-                ssl=self._ssl,
-                timeout=_NO_TIMEOUT,
-            ) as response,
-        ):
-            await response.read()
-            if response.status != 200:
-                raise SwitchvoxConnectionError(f"HTTP {response.status} to a long-polling POST")
-
     async def _send(self, packet: str) -> None:
-        """Send one Engine.IO packet over the transport in use."""
+        """Send one Engine.IO packet: a WebSocket frame, or a long-polling POST."""
         try:
             if self._ws is not None:
                 await self._ws.send_str(packet)
-            else:
-                await self._post(packet)
+                return
+            async with (
+                self._post_lock,
+                self._session.post(
+                    self._query(self._sid),
+                    data=encode_payload(packet),
+                    headers={"Content-Type": "text/plain;charset=UTF-8"},
+                    ssl=self._ssl,
+                    timeout=_NO_TIMEOUT,
+                ) as response,
+            ):
+                await response.read()
         except (aiohttp.ClientError, OSError) as err:
             raise SwitchvoxConnectionError(f"Cannot send: {type(err).__name__}: {err}") from err
+        if response.status != 200:
+            raise SwitchvoxConnectionError(f"HTTP {response.status} to a long-polling POST")
 
     async def _heartbeat(self) -> None:
         """Ping every interval; the link is dead once nothing arrived for interval + timeout.
@@ -319,26 +315,23 @@ class SocketIOConnection:
         self._lost(f"nothing received for {limit:.1f} s")
 
     def _receive(self, packets: Sequence[str]) -> None:
-        """Handle Engine.IO packets in order (a frame, a payload), until one ends the connection."""
+        """Handle Engine.IO packets in order (a frame, a payload) until one ends the connection."""
         for packet in packets:
-            if not self._ended:
-                self._receive_one(packet)
-
-    def _receive_one(self, packet: str) -> None:
-        """Handle one Engine.IO packet."""
-        if len(packet) > MAX_MESSAGE_SIZE:  # as the WebSocket refuses it: in characters here
-            self._lost(f"a packet of {len(packet)} characters, beyond the bound")
-            return
-        self._last_received = asyncio.get_running_loop().time()
-        kind, data = packet[:1], packet[1:]
-        if kind == "4":
-            self._message(data)
-        elif kind == "0":
-            self._open(data)
-        elif kind == "1":
-            self._lost("the server closed the Engine.IO session")
-        elif kind not in ("3", "6"):  # pongs and noops only say the link is alive
-            _LOGGER.debug("Dropped an Engine.IO packet of unknown type %.64r", packet)
+            if self._ended:
+                return
+            if len(packet) > MAX_MESSAGE_SIZE:  # as the WebSocket refuses it: in characters here
+                self._lost(f"a packet of {len(packet)} characters, beyond the bound")
+                return
+            self._last_received = asyncio.get_running_loop().time()
+            kind, data = packet[:1], packet[1:]
+            if kind == "4":
+                self._message(data)
+            elif kind == "0":
+                self._open(data)
+            elif kind == "1":
+                self._lost("the server closed the Engine.IO session")
+            elif kind not in ("3", "6"):  # pongs and noops only say the link is alive
+                _LOGGER.debug("Dropped an Engine.IO packet of unknown type %.64r", packet)
 
     def _open(self, data: str) -> None:
         """Take the session's parameters from the open packet; a malformed one ends the link."""
@@ -374,17 +367,15 @@ class SocketIOConnection:
 
     def _event(self, text: str) -> None:
         """Deliver one event of ours (its JSON after an optional acknowledgement id)."""
-        if text[:1].isdigit():
-            text = text.lstrip("0123456789")
+        text = text.lstrip("0123456789")
         try:
             payload = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: nested past the decoder's stack
             _LOGGER.debug("Dropped a socket.io event that is not JSON: %.64r", text)
             return
-        if type(payload) is not list or not payload or type(payload[0]) is not str:
-            _LOGGER.debug("Dropped a socket.io event without a name: %.64r", text)
-            return
-        if payload[0] not in self._events:
+        if not (type(payload) is list and payload and type(payload[0]) is str) or (
+            payload[0] not in self._events
+        ):
             _LOGGER.debug("Dropped a socket.io event not asked for: %.64r", text)
             return
         try:
