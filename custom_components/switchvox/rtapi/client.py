@@ -373,7 +373,7 @@ class SwitchvoxClient:
 
     def _handle_notification(self, data: object) -> None:
         """Parse a notification and hand line states to the listeners."""
-        if type(data) is not dict and not isinstance(data, Mapping):
+        if not isinstance(data, dict):  # what JSON decodes an object to, as the models check
             raise SwitchvoxMessageError(f"notification is {type(data).__name__}, not an object")
         method = data.get("method")
         if method != TOPIC_LINE_STATE:

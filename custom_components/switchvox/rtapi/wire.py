@@ -373,15 +373,14 @@ class SocketIOConnection:
         except (ValueError, RecursionError):  # RecursionError: nested past the decoder's stack
             _LOGGER.debug("Dropped a socket.io event that is not JSON: %.64r", text)
             return
-        if not (type(payload) is list and payload and type(payload[0]) is str) or (
-            payload[0] not in self._events
-        ):
+        name = payload[0] if type(payload) is list and payload else None
+        if type(name) is not str or name not in self._events:
             _LOGGER.debug("Dropped a socket.io event not asked for: %.64r", text)
             return
         try:
-            self._on_event(payload[0], tuple(payload[1:]))
+            self._on_event(name, tuple(payload[1:]))
         except Exception:
-            _LOGGER.exception("Handling a %s event failed", payload[0])
+            _LOGGER.exception("Handling a %s event failed", name)
 
     def _lost(self, reason: str) -> None:
         """End the connection as the server or the link did: report it once, or fail connect."""
