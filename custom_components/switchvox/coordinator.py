@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
@@ -96,6 +96,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Return whether the session is up."""
         return self.last_update_success and self.session.up
 
+    @override
     async def _async_update_data(self) -> dict[str, Line]:
         """Return the lines (pushed, never fetched); an update while down must not mark them up."""
         if not self.connected:
@@ -117,6 +118,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             self.hass, self.session.run(), f"{DOMAIN} session {self.config_entry.title}"
         )
 
+    @override
     async def async_shutdown(self) -> None:
         """Log out and close the connection; called on unload and on Home Assistant stop."""
         await super().async_shutdown()

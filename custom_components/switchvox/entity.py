@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -65,6 +67,7 @@ class SwitchvoxLineEntity(Entity):
         self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{extension}_{description.key}"
 
     @property
+    @override
     def device_info(self) -> DeviceInfo:
         """Return the extension's device, under the PBX's.
 
@@ -84,10 +87,12 @@ class SwitchvoxLineEntity(Entity):
         return info
 
     @property
+    @override
     def available(self) -> bool:
         """Return whether the session is up and the PBX lets us watch this extension."""
         return self.coordinator.connected and self.extension not in self.coordinator.session.refused
 
+    @override
     async def async_added_to_hass(self) -> None:
         """Listen to this extension's line, until the entity is removed."""
         self.async_on_remove(

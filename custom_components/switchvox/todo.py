@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, override
 
 from homeassistant.components.todo import (
     TodoItem,
@@ -73,6 +73,7 @@ class SwitchvoxMissedCallsList(TodoListEntity):
         self._texts = texts
         self._attr_todo_items = self._items()
 
+    @override
     async def async_added_to_hass(self) -> None:
         """Follow the missed calls."""
         await super().async_added_to_hass()
@@ -114,12 +115,14 @@ class SwitchvoxMissedCallsList(TodoListEntity):
             completed=call.completed,
         )
 
+    @override
     async def async_create_todo_item(self, item: TodoItem) -> None:
         """Refuse: the list holds the PBX's missed calls only (Assist may still ask)."""
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="missed_calls_read_only"
         )
 
+    @override
     async def async_update_todo_item(self, item: TodoItem) -> None:
         """Check an item off or reopen it; a new summary renames it."""
         current = next((call for call in self._calls.items if call.uid == item.uid), None)
@@ -133,6 +136,7 @@ class SwitchvoxMissedCallsList(TodoListEntity):
         done = None if item.status is None else item.status == TodoItemStatus.COMPLETED
         self._calls.async_update(current, done=done, summary=renamed)
 
+    @override
     async def async_delete_todo_items(self, uids: list[str]) -> None:
         """Delete items."""
         self._calls.async_delete(uids)
