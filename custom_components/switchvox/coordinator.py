@@ -59,6 +59,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     """
 
     config_entry: SwitchvoxConfigEntry
+    # The PBX's device registry id, parent of the extension devices: set by async_setup_entry
+    # before it sets up the platforms, whose entities read it.
+    pbx_device_id: str
 
     def __init__(self, hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> None:
         super().__init__(
@@ -80,8 +83,6 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.client = self.session.client
         self.extensions = self.session.watched
         self.data = self.session.lines
-        # The PBX's device registry id, parent of the extension devices (set at setup).
-        self.pbx_device_id: str | None = None
         # Listeners of one extension's line, and (under None) of every watched line.
         self._line_listeners: dict[str | None, list[LineListener]] = {}
         self._devices = dr.async_get(hass)

@@ -75,16 +75,14 @@ class SwitchvoxLineEntity(Entity):
         entity, and 2,000 kept copies of it were 1.2 MB of every 1,000 extensions.
         """
         entry = self.coordinator.config_entry
-        info = DeviceInfo(
+        return DeviceInfo(
             identifiers={(DOMAIN, extension_device_key(entry, self.extension))},
             manufacturer="Sangoma",
             model="Switchvox extension",
             translation_key="extension",
             translation_placeholders={"extension": self.extension},
+            via_device_id=self.coordinator.pbx_device_id,
         )
-        if self.coordinator.pbx_device_id is not None:
-            info["via_device_id"] = self.coordinator.pbx_device_id
-        return info
 
     @property
     @override
@@ -98,6 +96,15 @@ class SwitchvoxLineEntity(Entity):
         self.async_on_remove(
             self.coordinator.async_add_line_listener(self._handle_line_update, self.extension)
         )
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Keep the entity as it is when the user renames its entity id.
+
+        Home Assistant 2026.11 calls this on a rename, and without it removes and adds the
+        entity again; earlier releases always do that. Nothing here is keyed on the entity id
+        (the line listener is keyed on the extension), so there is nothing to move.
+        """
 
     @callback
     def _handle_line_update(self, update: LineUpdate | None) -> None:

@@ -80,6 +80,15 @@ class SwitchvoxMissedCallsList(TodoListEntity):
         self.async_on_remove(self._calls.async_add_listener(self._handle_change))
 
     @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Keep the list as it is when the user renames its entity id.
+
+        Home Assistant 2026.11 calls this on a rename, and without it removes and adds the
+        entity again; earlier releases always do that. The missed calls listener is not keyed
+        on the entity id, so there is nothing to move.
+        """
+
+    @callback
     def _handle_change(self, context: Context | None) -> None:
         """Write the new items, under the context of the line change that caused them."""
         if context is not None:
