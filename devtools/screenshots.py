@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from pathlib import Path
 import shutil
-import struct
 import sys
 import tempfile
 import time
@@ -25,7 +24,17 @@ import aiohttp
 from playwright.sync_api import Error as PlaywrightError, Locator, Page, ViewportSize
 from yarl import URL
 
-from .browser import VIEWPORT, browser, login, save, sim_channels, sim_control, wait_card_text
+from .browser import (
+    VIEWPORT,
+    PictureError,
+    browser,
+    check_size,
+    login,
+    save,
+    sim_channels,
+    sim_control,
+    wait_card_text,
+)
 from .dashboard import MISSED_CALLS_TITLE, card_title
 from .develop import account_names
 from .instance import ROOT, configured_port, http_status, say
@@ -46,28 +55,6 @@ MISSED_CALLS_HEADINGS = ("Active", "Completed")
 MISSED_CALLS_ATTEMPTS = 3
 # The config flow's dialog scrolls in the usual window: a taller one shows the whole form.
 FORM_VIEWPORT: ViewportSize = {"width": VIEWPORT["width"], "height": 1000}
-
-
-class PictureError(RuntimeError):
-    """A picture does not show what the README says it shows."""
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Return the width and height of a PNG image (from its header)."""
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
-        raise PictureError("not a PNG image")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def check_size(name: str, data: bytes, max_width: int, max_height: int) -> None:
-    """Refuse a picture larger than the viewport: it would be clipped or a page of list."""
-    width, height = png_size(data)
-    if not (0 < width <= max_width and 0 < height <= max_height):
-        raise PictureError(
-            f"{name} would be {width}x{height}, more than {max_width}x{max_height}: "
-            "the instance is showing more than the picture should (is the demo traffic busy?)"
-        )
 
 
 async def simulator_url(ha_url: str) -> str:
