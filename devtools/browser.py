@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 import shutil
+import struct
 import subprocess
 import time
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,28 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 860}
+
+
+class PictureError(RuntimeError):
+    """A picture does not show what the README says it shows."""
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Return the width and height of a PNG image (from its header)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise PictureError("not a PNG image")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def check_size(name: str, data: bytes, max_width: int, max_height: int) -> None:
+    """Refuse a picture larger than the viewport: it would be clipped or a page of list."""
+    width, height = png_size(data)
+    if not (0 < width <= max_width and 0 < height <= max_height):
+        raise PictureError(
+            f"{name} would be {width}x{height}, more than {max_width}x{max_height}: "
+            "the instance is showing more than the picture should (is the demo traffic busy?)"
+        )
 
 
 def chromium_path() -> str:

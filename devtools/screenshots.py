@@ -1,20 +1,40 @@
-"""``scripts/screenshots``: the README's pictures, taken from the running development instance."""
+"""``scripts/screenshots``: the README's pictures, taken from a running development instance.
+
+It starts nothing: it drives the instance ``./scripts/develop`` runs (its Home Assistant and the
+simulator its Switchvox entry is connected to), and replaces the pictures in ``docs/images/``
+only once every one of them is taken and checked.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from pathlib import Path
+import shutil
 import sys
+import tempfile
 import time
+from typing import Any
 import urllib.error
 
 import aiohttp
-from playwright.sync_api import Error as PlaywrightError, Page
+from playwright.sync_api import Error as PlaywrightError, Locator, Page, ViewportSize
+from yarl import URL
 
-from .browser import VIEWPORT, browser, login, save, sim_channels, sim_control, wait_card_text
+from .browser import (
+    VIEWPORT,
+    PictureError,
+    browser,
+    check_size,
+    login,
+    save,
+    sim_channels,
+    sim_control,
+    wait_card_text,
+)
 from .dashboard import MISSED_CALLS_TITLE, card_title
 from .develop import account_names
 from .instance import ROOT, configured_port, http_status, say
@@ -24,6 +44,33 @@ IMAGES = ROOT / "docs" / "images"
 RING_EXTENSION = "103"
 CALLER_NAME = "Maria Gonzalez"
 CALLER_NUMBER = "2125550142"
+# The missed calls picture: exactly these items, or it is not written (a busy instance's
+# demo calls would make the card, and the picture, as long as its list).
+MISSED_CALLS_ITEMS = {
+    f"Call back {CALLER_NAME}": "needs_action",
+    "Call back 3125550177": "needs_action",
+    "Call back Samuel Okafor": "completed",
+}
+MISSED_CALLS_HEADINGS = ("Active", "Completed")
+MISSED_CALLS_ATTEMPTS = 3
+# The config flow's dialog scrolls in the usual window: a taller one shows the whole form.
+FORM_VIEWPORT: ViewportSize = {"width": VIEWPORT["width"], "height": 1000}
+
+
+async def simulator_url(ha_url: str) -> str:
+    """Return the address of the simulator the instance's Switchvox entry is connected to."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        entries = await api.rest("GET", "/api/config/config_entries/entry?domain=switchvox")
+        if not entries:
+            raise RuntimeError(f"the instance at {ha_url} has no Switchvox entry")
+        # The entry's data is not in the entries API; its diagnostics have it (less the password).
+        diagnostics = await api.rest(
+            "GET", f"/api/diagnostics/config_entry/{entries[0]['entry_id']}"
+        )
+    data = diagnostics["data"]["entry"]["data"]
+    scheme = "https" if data["ssl"] else "http"
+    return str(URL.build(scheme=scheme, host=data["host"], port=data["port"]))
 
 
 async def device_id(ha_url: str, extension: str) -> str:
@@ -37,6 +84,12 @@ async def device_id(ha_url: str, extension: str) -> str:
                 found: str = device["id"]
                 return found
     raise RuntimeError(f"no device for extension {extension}: is it watched?")
+
+
+def above(upper: Locator, lower: Locator) -> bool:
+    """Return whether ``upper`` ends above where ``lower`` starts (not scrolled under it)."""
+    box, floor = upper.bounding_box(), lower.bounding_box()
+    return box is not None and floor is not None and box["y"] + box["height"] <= floor["y"]
 
 
 def open_config_flow(page: Page, ha_url: str) -> None:
@@ -54,21 +107,54 @@ def open_config_flow(page: Page, ha_url: str) -> None:
     raise RuntimeError("the Switchvox config flow did not open")
 
 
+async def _missed_calls_entity(api: HomeAssistantApi) -> str:
+    """Return the entity id of the missed calls list."""
+    registry = await api.ws({"type": "config/entity_registry/list"})
+    entity_id: str = next(
+        e["entity_id"]
+        for e in registry
+        if e["platform"] == "switchvox" and e["unique_id"].endswith("_missed_calls")
+    )
+    return entity_id
+
+
+async def missed_calls_items(ha_url: str) -> dict[str, str]:
+    """Return the missed calls list: each item's summary and status."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        entity_id = await _missed_calls_entity(api)
+        result = await api.ws({"type": "todo/item/list", "entity_id": entity_id})
+    return {item["summary"]: item["status"] for item in result["items"]}
+
+
+async def clear_missed_calls(ha_url: str) -> None:
+    """Empty the missed calls list (the demo traffic's calls would crowd the picture)."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        entity_id = await _missed_calls_entity(api)
+        result = await api.ws({"type": "todo/item/list", "entity_id": entity_id})
+        if uids := [item["uid"] for item in result["items"]]:
+            await api.rest(
+                "POST", "/api/services/todo/remove_item", {"entity_id": entity_id, "item": uids}
+            )
+
+
 async def check_off(ha_url: str, summary: str) -> None:
     """Check off the missed calls item ``summary`` (as the to-do card's checkbox does)."""
     async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
         await api.login(DEV_USERNAME, DEV_PASSWORD)
-        registry = await api.ws({"type": "config/entity_registry/list"})
-        entity_id = next(
-            e["entity_id"]
-            for e in registry
-            if e["platform"] == "switchvox" and e["unique_id"].endswith("_missed_calls")
-        )
+        entity_id = await _missed_calls_entity(api)
         await api.rest(
             "POST",
             "/api/services/todo/update_item",
             {"entity_id": entity_id, "item": summary, "status": "completed"},
         )
+
+
+def run_async[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine in a thread of its own: Playwright's sync API owns this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def miss(sim_url: str, extension: str, caller_name: str, caller_number: str) -> None:
@@ -80,36 +166,60 @@ def miss(sim_url: str, extension: str, caller_name: str, caller_number: str) -> 
 
 
 def save_missed_calls(page: Page, ha_url: str, sim_url: str, path: Path) -> None:
-    """Picture the missed calls to-do card with two callers to call back and one done."""
-    miss(sim_url, "102", "", "3125550177")
-    miss(sim_url, "104", "Samuel Okafor", "6465550123")
-    # In a thread of its own: Playwright's sync API owns this thread's event loop.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, check_off(ha_url, "Call back Samuel Okafor")).result()
-    page.goto(f"{ha_url}/{DASHBOARD_PATH}")
-    wait_card_text(page, MISSED_CALLS_TITLE, [f"Call back {CALLER_NAME}", "Call back 3125550177"])
-    page.wait_for_timeout(500)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.locator("hui-todo-list-card").screenshot(path=str(path))
+    """Picture the missed calls to-do card with two callers to call back and one done.
+
+    The list is emptied first and checked before and after the picture: a call the demo
+    traffic misses meanwhile means another attempt, and after the last one, no picture.
+    """
+    for _ in range(MISSED_CALLS_ATTEMPTS):
+        run_async(clear_missed_calls(ha_url))
+        miss(sim_url, RING_EXTENSION, CALLER_NAME, CALLER_NUMBER)
+        miss(sim_url, "102", "", "3125550177")
+        miss(sim_url, "104", "Samuel Okafor", "6465550123")
+        run_async(check_off(ha_url, "Call back Samuel Okafor"))
+        page.goto(f"{ha_url}/{DASHBOARD_PATH}")
+        # The section headings render after the items, sometimes after a first picture.
+        wait_card_text(page, MISSED_CALLS_TITLE, [*MISSED_CALLS_ITEMS, *MISSED_CALLS_HEADINGS])
+        page.wait_for_timeout(500)
+        before = run_async(missed_calls_items(ha_url))
+        data = page.locator("hui-todo-list-card").screenshot()
+        after = run_async(missed_calls_items(ha_url))
+        if before == after == MISSED_CALLS_ITEMS:
+            check_size(path.name, data, VIEWPORT["width"], VIEWPORT["height"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        say(f"the missed calls list changed while picturing it ({sorted(after)}): again")
+    raise PictureError(
+        f"the missed calls list never showed only {sorted(MISSED_CALLS_ITEMS)}: "
+        "the demo traffic is too busy (start ./scripts/develop with --no-demo)"
+    )
 
 
 def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
     """Take every picture; return the files written."""
     names = account_names(sim_url)
-    device = asyncio.run(device_id(ha_url, RING_EXTENSION))
+    device = run_async(device_id(ha_url, RING_EXTENSION))
     written: list[Path] = []
     with browser() as chromium:
         page = chromium.new_page(viewport=VIEWPORT, device_scale_factor=1)
         login(page, ha_url, f"/{DASHBOARD_PATH}", DEV_USERNAME, DEV_PASSWORD)
 
-        # The config flow's form, filled in but not submitted.
+        # The config flow's form, filled in but not submitted: in a window tall enough for
+        # every field, the password included, to show without scrolling.
+        page.set_viewport_size(FORM_VIEWPORT)
         open_config_flow(page, ha_url)
         page.locator("input[name=host]").fill("pbx.example.lan")
         page.locator("input[name=extension]").fill("201")
         page.wait_for_timeout(500)
+        # The dialog scrolls its fields under its Submit bar when the window is too short.
+        password = page.locator("input[name=password]")
+        if not above(password, page.get_by_role("button", name="Submit", exact=True)):
+            raise PictureError("the config flow's password field is not in the picture")
         save(page, path := out / "config_flow.png")
         written.append(path)
         page.keyboard.press("Escape")
+        page.set_viewport_size(VIEWPORT)
 
         # The dashboard with a ringing line.
         unique_id = sim_control(
@@ -175,10 +285,25 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Take the pictures from the running instance, or from one started for the occasion."""
-    parser = argparse.ArgumentParser(prog="scripts/screenshots", description=__doc__)
-    parser.add_argument("--ha-url", help="a running development instance (default: start one)")
-    parser.add_argument("--sim-url", default="http://127.0.0.1:8443", help="its simulator")
+    """Take the pictures from a running development instance; replace them all or none."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/screenshots",
+        description=(
+            "Retake the README's pictures (docs/images/*.png) from a development instance that"
+            " is already running: this starts nothing, run ./scripts/develop first (in another"
+            " terminal). It rings, misses and places calls on the instance's simulator and"
+            " empties its missed calls list. The pictures are replaced only once all of them are"
+            " taken and checked."
+        ),
+    )
+    parser.add_argument(
+        "--ha-url",
+        help="the running instance (default: the one in .develop/config, at its port)",
+    )
+    parser.add_argument(
+        "--sim-url",
+        help="its simulator (default: the address of the instance's Switchvox entry)",
+    )
     parser.add_argument("--out", type=Path, default=IMAGES, help="where to write (docs/images)")
     args = parser.parse_args(argv)
     ha_url = args.ha_url
@@ -188,11 +313,22 @@ def main(argv: list[str] | None = None) -> int:
     if http_status(f"{ha_url}/manifest.json") is None:
         say(f"Nothing answers at {ha_url}: start ./scripts/develop first (in another terminal).")
         return 1
-    if http_status(f"{args.sim_url}/control/state") != 200:
-        say(f"The simulator does not answer at {args.sim_url}.")
+    sim_url = args.sim_url or asyncio.run(simulator_url(ha_url))
+    if http_status(f"{sim_url}/control/state") != 200:
+        say(f"The simulator does not answer at {sim_url}.")
         return 1
-    for path in take(ha_url, args.sim_url, args.out):
-        say(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    say(f"==> Home Assistant at {ha_url}, its simulator at {sim_url}")
+    with tempfile.TemporaryDirectory(prefix="switchvox-screenshots-") as staging:
+        try:
+            taken = take(ha_url, sim_url, Path(staging))
+        except (PictureError, TimeoutError) as err:
+            say(f"error: {err}; {args.out} is left as it was")
+            return 1
+        args.out.mkdir(parents=True, exist_ok=True)
+        for picture in taken:
+            path = args.out / picture.name
+            shutil.copyfile(picture, path)
+            say(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
@@ -37,11 +39,13 @@ class SwitchvoxConnectionSensor(SwitchvoxEntity, BinarySensorEntity):
     """Whether the realtime session with the PBX is up; available even when it is not."""
 
     @property
+    @override
     def available(self) -> bool:
         """Return True: this entity reports the connection, so it never goes unavailable."""
         return True
 
     @property
+    @override
     def is_on(self) -> bool:
         """Return whether the session is up."""
         return self.coordinator.last_update_success

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
@@ -59,6 +59,9 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     """
 
     config_entry: SwitchvoxConfigEntry
+    # The PBX's device registry id, parent of the extension devices: set by async_setup_entry
+    # before it sets up the platforms, whose entities read it.
+    pbx_device_id: str
 
     def __init__(self, hass: HomeAssistant, entry: SwitchvoxConfigEntry) -> None:
         super().__init__(
@@ -80,8 +83,6 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self.client = self.session.client
         self.extensions = self.session.watched
         self.data = self.session.lines
-        # The PBX's device registry id, parent of the extension devices (set at setup).
-        self.pbx_device_id: str | None = None
         # Listeners of one extension's line, and (under None) of every watched line.
         self._line_listeners: dict[str | None, list[LineListener]] = {}
         self._devices = dr.async_get(hass)
@@ -96,6 +97,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Return whether the session is up."""
         return self.last_update_success and self.session.up
 
+    @override
     async def _async_update_data(self) -> dict[str, Line]:
         """Return the lines (pushed, never fetched); an update while down must not mark them up."""
         if not self.connected:
@@ -117,6 +119,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             self.hass, self.session.run(), f"{DOMAIN} session {self.config_entry.title}"
         )
 
+    @override
     async def async_shutdown(self) -> None:
         """Log out and close the connection; called on unload and on Home Assistant stop."""
         await super().async_shutdown()

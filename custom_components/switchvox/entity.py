@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -65,6 +67,7 @@ class SwitchvoxLineEntity(Entity):
         self._attr_unique_id = f"{coordinator.config_entry.entry_id}_{extension}_{description.key}"
 
     @property
+    @override
     def device_info(self) -> DeviceInfo:
         """Return the extension's device, under the PBX's.
 
@@ -72,27 +75,36 @@ class SwitchvoxLineEntity(Entity):
         entity, and 2,000 kept copies of it were 1.2 MB of every 1,000 extensions.
         """
         entry = self.coordinator.config_entry
-        info = DeviceInfo(
+        return DeviceInfo(
             identifiers={(DOMAIN, extension_device_key(entry, self.extension))},
             manufacturer="Sangoma",
             model="Switchvox extension",
             translation_key="extension",
             translation_placeholders={"extension": self.extension},
+            via_device_id=self.coordinator.pbx_device_id,
         )
-        if self.coordinator.pbx_device_id is not None:
-            info["via_device_id"] = self.coordinator.pbx_device_id
-        return info
 
     @property
+    @override
     def available(self) -> bool:
         """Return whether the session is up and the PBX lets us watch this extension."""
         return self.coordinator.connected and self.extension not in self.coordinator.session.refused
 
+    @override
     async def async_added_to_hass(self) -> None:
         """Listen to this extension's line, until the entity is removed."""
         self.async_on_remove(
             self.coordinator.async_add_line_listener(self._handle_line_update, self.extension)
         )
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Keep the entity as it is when the user renames its entity id.
+
+        Home Assistant 2026.11 calls this on a rename, and without it removes and adds the
+        entity again; earlier releases always do that. Nothing here is keyed on the entity id
+        (the line listener is keyed on the extension), so there is nothing to move.
+        """
 
     @callback
     def _handle_line_update(self, update: LineUpdate | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import override
+
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -45,6 +47,7 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
     )
 
     @callback
+    @override
     def _handle_line_update(self, update: LineUpdate | None) -> None:
         """Trigger the event a channel change means, if any (None: write the availability)."""
         if update is None:

@@ -9,6 +9,7 @@ turned on "Assist may dial any number" in the entry's options.
 from __future__ import annotations
 
 import re
+from typing import override
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -59,6 +60,7 @@ class DialIntentHandler(intent.IntentHandler):
     slot_schema = {vol.Required("target"): cv.string}  # noqa: RUF012
     platforms = None
 
+    @override
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         """Resolve the target to an entry and a number, then place the call there."""
         hass = intent_obj.hass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, override
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -68,11 +68,13 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
         self._attributes = {}
 
     @property
+    @override
     def native_value(self) -> str:
         """Return the line status."""
         return LINE_STATUS_OPTIONS[self.coordinator.data[self.extension].status]
 
     @property
+    @override
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return the caller and call details of the channel that decides the status."""
         line = self.coordinator.data[self.extension]

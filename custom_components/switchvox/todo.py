@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, override
 
 from homeassistant.components.todo import (
     TodoItem,
@@ -73,10 +73,20 @@ class SwitchvoxMissedCallsList(TodoListEntity):
         self._texts = texts
         self._attr_todo_items = self._items()
 
+    @override
     async def async_added_to_hass(self) -> None:
         """Follow the missed calls."""
         await super().async_added_to_hass()
         self.async_on_remove(self._calls.async_add_listener(self._handle_change))
+
+    @callback
+    def async_entity_id_changed(self, old_entity_id: str) -> None:
+        """Keep the list as it is when the user renames its entity id.
+
+        Home Assistant 2026.11 calls this on a rename, and without it removes and adds the
+        entity again; earlier releases always do that. The missed calls listener is not keyed
+        on the entity id, so there is nothing to move.
+        """
 
     @callback
     def _handle_change(self, context: Context | None) -> None:
@@ -114,12 +124,14 @@ class SwitchvoxMissedCallsList(TodoListEntity):
             completed=call.completed,
         )
 
+    @override
     async def async_create_todo_item(self, item: TodoItem) -> None:
         """Refuse: the list holds the PBX's missed calls only (Assist may still ask)."""
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="missed_calls_read_only"
         )
 
+    @override
     async def async_update_todo_item(self, item: TodoItem) -> None:
         """Check an item off or reopen it; a new summary renames it."""
         current = next((call for call in self._calls.items if call.uid == item.uid), None)
@@ -133,6 +145,7 @@ class SwitchvoxMissedCallsList(TodoListEntity):
         done = None if item.status is None else item.status == TodoItemStatus.COMPLETED
         self._calls.async_update(current, done=done, summary=renamed)
 
+    @override
     async def async_delete_todo_items(self, uids: list[str]) -> None:
         """Delete items."""
         self._calls.async_delete(uids)
