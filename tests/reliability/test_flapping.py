@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchvox.const import DOMAIN, ISSUE_SESSIONS_CLOSED
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
-from custom_components.switchvox.rtapi.session import STABLE_SESSION
+from custom_components.switchvox.rtapi.session import QUICK_RETRY_AFTER, STABLE_SESSION
 from switchvox_simulator import SwitchvoxSimulator
 from tests.clock import VirtualClock
 from tests.integration.helpers import state_of
@@ -140,6 +140,7 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "after_subscribe": {"after": "subscribe"},
     "after_first_notification": {"notifications": 1},
     "after_5_seconds": {"seconds": 5.0},
+    "after_15_seconds": {"seconds": 15.0},
     "after_25_seconds": {"seconds": 25.0},
 }
 
@@ -252,6 +253,39 @@ async def test_settled_sessions_start_the_backoff_over(
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(times) >= 16
     assert all(STABLE_SESSION + 5 <= gap <= STABLE_SESSION + 6 for gap in gaps), gaps
+
+
+async def test_a_session_of_use_after_flapping_is_retried_at_once(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    entry: MockConfigEntry,
+    clock: VirtualClock,
+    flapping: Flapping,
+) -> None:
+    """After minutes of flapping, a session up 21 s that drops once is back within a second.
+
+    The flapping has taken the backoff to its cap; the 21 s session did not settle (30 s), but
+    it was of use: its drop earns one quick retry instead of the minute the level says.
+    """
+    simulator.set_flapping(after="login")
+    await simulator.drop_connections()
+    await flapping.run(clock, 4 * MINUTE)
+    assert not flapping.coordinator.session.up
+    # The PBX keeps each session 21 s from now on, then closes it and accepts the next at once.
+    simulator.set_flapping(seconds=21.0)
+    coordinator = flapping.coordinator
+    while not recovered(coordinator, simulator):
+        await flapping.run(clock, 1.0)
+    up_since = flapping.login_times[-1]
+    await flapping.run(clock, 21.0 - (clock.now - up_since) + 0.5)
+    assert len(flapping.login_times) == count(simulator, "login")
+    back = flapping.login_times[-1] - (up_since + 21.0)
+    print(f"\nafter flapping, back {back:.2f} s (virtual) after a 21 s session dropped")  # noqa: T201
+    assert 0 < back <= 1.0
+    assert 21.0 - QUICK_RETRY_AFTER > 1  # the session was of use by a clear margin
+    simulator.set_flapping()
+    await flapping.run(clock, 1.0)
+    assert recovered(coordinator, simulator)
 
 
 async def test_outage_of_refused_connections_tells_one_story(

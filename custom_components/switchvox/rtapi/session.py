@@ -8,7 +8,9 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   only once a session has stayed up for :data:`STABLE_SESSION`: a PBX that accepts the login,
   then closes the session again and again (its session limit reached, another client taking
   the extension's session, a proxy with a broken idle timer) is not hammered, while a single
-  drop is still repaired within a tenth of a second;
+  drop is still repaired within a tenth of a second. A session that stayed up for
+  :data:`QUICK_RETRY_AFTER` earns one quick retry after its drop, whatever the backoff level:
+  only sessions closed sooner climb the backoff;
 * a refused login ends the session for good (a locked account must not be retried), every
   other failure, whatever raised it, is retried;
 * a drop while logging in or subscribing counts as a failed attempt, at first start too;
@@ -58,6 +60,10 @@ RECONNECT_MAX_DELAY: Final = 60.0
 RECONNECT_JITTER: Final = 0.25
 # A session that stays up this long has settled: the backoff starts over, the outage is over.
 STABLE_SESSION: Final = 30.0
+# A session that stayed up this long before it dropped was of use: the next attempt comes
+# quickly (FIRST_RECONNECT_DELAY) without climbing the backoff. Sessions closed sooner are what
+# a flapping PBX does; they back off. At most 60 / QUICK_RETRY_AFTER quick logins a minute.
+QUICK_RETRY_AFTER: Final = 15.0
 # A PBX that has kept closing sessions for this long is reported (a repair issue in HA).
 UNSTABLE_AFTER: Final = 300.0
 # Logging out must not hold up a shutdown when the PBX is gone.
@@ -194,6 +200,7 @@ class SwitchvoxSession:
         self._observer = observer
         self._clock: Clock = clock or MonotonicClock()
         self._attempt = 0
+        self._quick_retry = False
         self._up = False
         self._up_at = 0.0
         self._logged_in = False
@@ -304,8 +311,13 @@ class SwitchvoxSession:
     async def _reconnect(self) -> bool:
         """Reconnect with backoff; return False when retrying must stop."""
         while True:
-            await self._clock.sleep(reconnect_delay(self._attempt))
-            self._attempt += 1
+            quick, self._quick_retry = self._quick_retry, False
+            if quick and self._attempt > 0:
+                # The session that dropped was of use: retry at once, keep the backoff level.
+                await self._clock.sleep(reconnect_delay(0))
+            else:
+                await self._clock.sleep(reconnect_delay(self._attempt))
+                self._attempt += 1
             outage = self._outage_now()
             outage.attempts += 1
             if self._closing:  # closed while waiting
@@ -391,6 +403,7 @@ class SwitchvoxSession:
         if self._up:
             self._up = False
             self.connected_since = None
+            self._quick_retry = self._clock.monotonic() - self._up_at >= QUICK_RETRY_AFTER
             self._record("dropped")
             if self.outage is None:
                 self._outage_now()
