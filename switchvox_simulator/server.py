@@ -378,6 +378,14 @@ class SwitchvoxSimulator:
             await self._wire.drop()
         self.session_table.clear()
 
+    def expire_sessions(self) -> int:
+        """End every API session but keep the connections open; return how many ended.
+
+        Requests but login are then answered -32000 "Not authenticated" and no notification is
+        sent, as by a PBX whose sessions time out while the socket stays up.
+        """
+        return self.session_table.expire()
+
     async def close_engines(self) -> None:
         """Close every connection with an Engine.IO close (no socket.io disconnect first)."""
         if self._wire is not None:

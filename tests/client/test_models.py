@@ -24,6 +24,7 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    SwitchvoxSessionExpiredError,
     parse_timestamp,
 )
 from custom_components.switchvox.rtapi.exceptions import rpc_error_from_code
@@ -517,7 +518,7 @@ def test_parse_timestamp_rejects(value: object) -> None:
 @pytest.mark.parametrize(
     ("code", "cls"),
     [
-        (-32000, SwitchvoxAuthenticationError),
+        (-32000, SwitchvoxSessionExpiredError),
         (-32001, SwitchvoxNotAuthorizedError),
         (-32002, SwitchvoxAlreadyAuthenticatedError),
         (-32602, SwitchvoxRpcError),
@@ -533,6 +534,16 @@ def test_rpc_error_from_code(code: int, cls: type[SwitchvoxRpcError]) -> None:
     assert err.method == "dial"
     assert str(err) == f"JSON-RPC error {code} to dial: message"
     assert isinstance(err, SwitchvoxError)
+
+
+def test_not_authenticated_is_a_refused_login_only_to_login() -> None:
+    """-32000 to login refuses the credentials; to any other request, the session has ended."""
+    refused = rpc_error_from_code(-32000, "Invalid credentials", "login")
+    assert type(refused) is SwitchvoxAuthenticationError
+    expired = rpc_error_from_code(-32000, "Not authenticated", "subscribe")
+    assert isinstance(expired, SwitchvoxSessionExpiredError)
+    assert isinstance(expired, SwitchvoxAuthenticationError)
+    assert type(rpc_error_from_code(-32000, "?", None)) is SwitchvoxAuthenticationError
 
 
 def test_rpc_error_without_method() -> None:

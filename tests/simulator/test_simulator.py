@@ -433,6 +433,34 @@ async def test_drop_connections(sim: SwitchvoxSimulator, make_client: MakeClient
     assert (await third.notification())["status"] == "ringing"
 
 
+async def test_expire_sessions(sim: SwitchvoxSimulator, make_client: MakeClient) -> None:
+    """An expired session keeps its socket: -32000 to requests, no notifications, login again."""
+    client = await _ready(make_client, "101")
+    idle = await make_client()  # connected, never logged in: nothing to expire
+    async with (
+        aiohttp.ClientSession(base_url=sim.url) as http,
+        http.post("/control/expire", json={}) as resp,
+    ):
+        assert resp.status == 200
+        assert await resp.json() == {"expired": 1}
+    assert sim.connections == 2
+    assert sim.sessions == 0
+    assert sim.subscriptions == {}
+    await sim.ring("101", "Bob", "5551234")
+    with pytest.raises(TimeoutError):
+        await client.notification(wait=0.2)
+    for method in ("subscribe", "dial"):
+        response = await client.request(method, {})
+        assert response["error"] == {"code": -32000, "message": "Not authenticated"}
+    assert not client.disconnected.is_set()
+    assert not idle.disconnected.is_set()
+    # A new login on the same connection starts a new session.
+    assert (await client.login())["result"] is True
+    assert (await client.subscribe("101"))["result"] is True
+    await sim.ring("101", "Zed", "5550100")
+    assert (await client.notification())["status"] == "ringing"
+
+
 async def test_polling_transport(sim: SwitchvoxSimulator, make_client: MakeClient) -> None:
     """The long-polling transport works too."""
     client = await make_client(transports=["polling"])
