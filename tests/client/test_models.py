@@ -456,7 +456,6 @@ def test_rpc_response_unusable(data: object, reason: str) -> None:
         "2024-05-17T09:30:15Z",
         "2024-05-17T09:30:15+00:00",
         "2024-05-17T11:30:15+02:00",
-        "2024-05-17 09:30:15",
         " 2024-05-17T09:30:15Z ",
         1715938215,
         1715938215.0,
@@ -466,18 +465,24 @@ def test_rpc_response_unusable(data: object, reason: str) -> None:
     ],
 )
 def test_parse_timestamp(value: object) -> None:
-    """ISO-8601 and epoch seconds or milliseconds give the same aware UTC instant."""
+    """ISO-8601 with a zone and epoch seconds or milliseconds give the same aware instant."""
     parsed = parse_timestamp(value)
     assert parsed == WHEN
     assert parsed is not None
     assert parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("timestamp_format", ["iso", "epoch", "epoch_ms"])
+@pytest.mark.parametrize("timestamp_format", ["iso", "iso_offset", "epoch", "epoch_ms"])
 def test_parse_simulator_timestamp_formats(timestamp_format: str) -> None:
     """Each encoding the simulator can send parses to the same datetime."""
     encoded = format_timestamp(WHEN.timestamp(), timestamp_format)
     assert parse_timestamp(encoded) == WHEN
+
+
+@pytest.mark.parametrize("value", ["2024-05-17 09:30:15", "2024-05-17T09:30:15"])
+def test_parse_timestamp_without_zone_is_the_pbx_wall_clock(value: str) -> None:
+    """A time without a zone is the PBX's local time: naive, not taken for UTC."""
+    assert parse_timestamp(value) == WHEN.replace(tzinfo=None)
 
 
 def test_parse_timestamp_keeps_offset() -> None:
