@@ -440,12 +440,16 @@ class SwitchvoxSession:
             self._record("expired" if expired else "dropped")
             if self.outage is None:
                 self._outage_now()
-                _LOGGER.info(
-                    "The Switchvox PBX at %s ended the API session; starting a new one"
-                    if expired
-                    else "Lost the connection to the Switchvox PBX at %s; reconnecting",
-                    self.client.host,
-                )
+                if expired:
+                    _LOGGER.info(
+                        "The Switchvox PBX at %s ended the API session; starting a new one",
+                        self.client.host,
+                    )
+                else:
+                    _LOGGER.info(
+                        "Lost the connection to the Switchvox PBX at %s; reconnecting",
+                        self.client.host,
+                    )
             else:
                 _LOGGER.debug(
                     "The PBX closed the session again after %.1f s",
