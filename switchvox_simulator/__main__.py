@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 import signal
 import sys
+from zoneinfo import ZoneInfo
 
 from .app import start_demo, with_control_api
 from .demo import staff_name
@@ -72,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="iso",
         help="startTime/serverTime encoding (default iso)",
     )
+    parser.add_argument(
+        "--timezone",
+        type=ZoneInfo,
+        default=ZoneInfo("UTC"),
+        help="the PBX's time zone, for the local and iso_offset formats (default UTC)",
+    )
+    parser.add_argument(
+        "--clock-drift",
+        type=float,
+        default=0.0,
+        help="seconds the PBX's clock is off the true time (default 0)",
+    )
     parser.add_argument("--ping-interval", type=float, default=25.0, help="Engine.IO ping interval")
     parser.add_argument("--ping-timeout", type=float, default=60.0, help="Engine.IO ping timeout")
     parser.add_argument(
@@ -94,6 +107,8 @@ async def run(args: argparse.Namespace) -> None:
             ping_interval=args.ping_interval,
             ping_timeout=args.ping_timeout,
             timestamp_format=args.timestamp_format,
+            timezone=args.timezone,
+            clock_drift=args.clock_drift,
             outside_answer_delay=args.outside_answer_delay,
             cert_dir=args.cert_dir,
         )

@@ -85,6 +85,11 @@ async def _drop(sim: SwitchvoxSimulator, body: Body) -> Any:
     return {"ok": True}
 
 
+async def _expire(sim: SwitchvoxSimulator, body: Body) -> Any:
+    """End every API session, keeping the connections open."""
+    return {"expired": sim.expire_sessions()}
+
+
 async def _password(sim: SwitchvoxSimulator, body: Body) -> Any:
     """Change a password."""
     sim.set_password(_str(body, "extension"), _str(body, "password"))
@@ -236,6 +241,7 @@ ACTIONS: dict[str, Action] = {
     "hang_up": _channel_action("hang_up"),
     "call": _call,
     "drop": _drop,
+    "expire": _expire,
     "password": _password,
     "account": _account,
     "revoke": _revoke,

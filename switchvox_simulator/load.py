@@ -20,7 +20,7 @@ import json
 import time
 from typing import Any, Final
 
-from .pbx import TOPIC_LINE, JsonDict, format_timestamp
+from .pbx import TOPIC_LINE, JsonDict
 from .server import SwitchvoxSimulator
 
 # Per extension, a long-lived channel moves through these statuses (after a first ringing), so
@@ -92,7 +92,7 @@ class LoadGenerator:
     def _new_channel(self, extension: str) -> _Line:
         """Start a fresh synthetic ringing channel on ``extension``."""
         self._channel += 1
-        now = time.time()
+        now = self.sim.pbx.now()
         account = self.sim.pbx.accounts.get(extension)
         wire = (
             account.as_wire()
@@ -103,7 +103,7 @@ class LoadGenerator:
             "uniqueId": f"{int(now)}.9{self._channel}",
             "account": wire,
             "endpoint": {"id": f"ep-{extension}", "name": f"SIP/{extension}"},
-            "startTime": format_timestamp(now, self.sim.pbx.timestamp_format),
+            "startTime": self.sim.pbx.timestamp(now),
             "remotes": [{"callerIdName": f"Caller {self._channel}", "callerIdNumber": "5550100"}],
             "direction": "fromPbx",
         }
@@ -149,10 +149,10 @@ class LoadGenerator:
             due = min(total, int((now - start) * rate) + 1) - sent
             if due > 0:
                 lag_max = max(lag_max, due / rate)
-                epoch = int(time.time())
+                epoch = int(self.sim.pbx.now())
                 if epoch != server_second:
                     server_second = epoch
-                    server_time = str(format_timestamp(epoch, self.sim.pbx.timestamp_format))
+                    server_time = str(self.sim.pbx.timestamp(epoch))
                 for _ in range(min(due, batch_max)):
                     extension = extensions[index]
                     index = (index + 1) % count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 import itertools
 import time
 from typing import Any, Final, Literal, get_args
@@ -12,10 +12,10 @@ from typing import Any, Final, Literal, get_args
 type JsonDict = dict[str, Any]
 type Status = Literal["idle", "starting", "calling", "onThePhone", "ringing", "onHold"]
 type Direction = Literal["toPbx", "fromPbx"]
-type TimestampFormat = Literal["iso", "epoch", "epoch_ms"]
+type TimestampFormat = Literal["iso", "iso_offset", "local", "epoch", "epoch_ms"]
 
 TOPIC_LINE: Final = "state.change.extension.line"
-TIMESTAMP_FORMATS: Final[tuple[str, ...]] = ("iso", "epoch", "epoch_ms")
+TIMESTAMP_FORMATS: Final[tuple[str, ...]] = ("iso", "iso_offset", "local", "epoch", "epoch_ms")
 
 
 class PbxError(ValueError):
@@ -30,12 +30,21 @@ class UnknownAccountError(PbxError):
     """No account with that extension exists."""
 
 
-def format_timestamp(value: float, timestamp_format: str) -> str | int:
-    """Encode a POSIX time as ISO-8601 UTC text, epoch seconds or epoch milliseconds."""
+def format_timestamp(value: float, timestamp_format: str, zone: tzinfo = UTC) -> str | int:
+    """Encode a POSIX time as a PBX may send it.
+
+    "iso": ISO-8601 UTC text; "iso_offset": ISO-8601 with the offset of ``zone``; "local": the
+    time of day in ``zone`` without any zone (``YYYY-MM-DD HH:MM:SS``); "epoch" and "epoch_ms":
+    epoch seconds or milliseconds.
+    """
     if timestamp_format == "epoch":
         return int(value)
     if timestamp_format == "epoch_ms":
         return int(value * 1000)
+    if timestamp_format == "local":
+        return datetime.fromtimestamp(int(value), zone).strftime("%Y-%m-%d %H:%M:%S")
+    if timestamp_format == "iso_offset":
+        return datetime.fromtimestamp(int(value), zone).isoformat()
     return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -99,12 +108,14 @@ class Pbx:
         *,
         clock: Callable[[], float] = time.time,
         timestamp_format: str = "iso",
+        zone: tzinfo = UTC,
     ) -> None:
         if timestamp_format not in TIMESTAMP_FORMATS:
             msg = f"timestamp_format must be one of {', '.join(TIMESTAMP_FORMATS)}"
             raise ValueError(msg)
         self._clock = clock
         self.timestamp_format = timestamp_format
+        self.zone = zone
         self.accounts: dict[str, Account] = {}
         self._channels: dict[str, Channel] = {}
         self._sequence = itertools.count(1)
@@ -177,6 +188,14 @@ class Pbx:
         """Return the live channels, optionally only those of ``extension``."""
         return [c for c in self._channels.values() if extension in (None, c.extension)]
 
+    def timestamp(self, value: float) -> str | int:
+        """Encode a POSIX time as this PBX sends its times (format and zone)."""
+        return format_timestamp(value, self.timestamp_format, self.zone)
+
+    def now(self) -> float:
+        """Return the PBX's clock (POSIX seconds), which may be off the true time."""
+        return self._clock()
+
     def new_unique_id(self) -> str:
         """Return a fresh Asterisk-style uniqueId ("<epoch seconds>.<sequence>")."""
         return f"{int(self._clock())}.{next(self._sequence)}"
@@ -193,8 +212,8 @@ class Pbx:
             "uniqueId": channel.unique_id,
             "account": account_wire,
             "endpoint": {"id": f"ep-{channel.extension}", "name": f"SIP/{channel.extension}"},
-            "startTime": format_timestamp(channel.start_time, self.timestamp_format),
-            "serverTime": format_timestamp(self._clock(), self.timestamp_format),
+            "startTime": self.timestamp(channel.start_time),
+            "serverTime": self.timestamp(self._clock()),
             "status": status or channel.status,
             "remotes": [dict(r) for r in channel.remotes],
             "direction": channel.direction,

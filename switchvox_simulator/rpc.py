@@ -210,6 +210,20 @@ class SessionTable:
                 counts[extension] = counts.get(extension, 0) + 1
         return counts
 
+    def expire(self) -> int:
+        """End every logged-in session but keep its connection; return how many there were.
+
+        As a PBX whose API sessions time out: requests but login are answered "not
+        authenticated", and no notification is sent any more, while the socket stays open.
+        """
+        expired = 0
+        for session in self._sessions.values():
+            if session.extension is not None:
+                expired += 1
+            session.extension = None
+            session.watched.clear()
+        return expired
+
     def unwatch(self, extension: str, target: str) -> None:
         """Drop ``target`` from the subscriptions of every session logged in as ``extension``."""
         for session in self._sessions.values():

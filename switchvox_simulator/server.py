@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import UTC, tzinfo
+from functools import partial
 import logging
 from pathlib import Path
 import shutil
 import tempfile
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -47,6 +50,11 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 
+def _drifted_time(drift: float) -> float:
+    """Return the time of a clock ``drift`` seconds off the true time."""
+    return time.time() + drift
+
+
 class SwitchvoxSimulator:
     """A fake Switchvox PBX: Realtime API over socket.io, call flows, and fault injection."""
 
@@ -59,16 +67,27 @@ class SwitchvoxSimulator:
         ping_interval: float = 25,
         ping_timeout: float = 60,
         timestamp_format: str = "iso",
+        timezone: tzinfo = UTC,
+        clock_drift: float = 0.0,
         outside_answer_delay: float = 1.0,
         cert_dir: Path | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """Serve on ``host``:``port`` (0: a free port).
+
+        The PBX's times are sent in ``timestamp_format``, in ``timezone`` where the format has
+        one, from a clock ``clock_drift`` seconds off the true time, as a real PBX's may be.
+        """
         self.host = host
         self.port = port
         self.tls = tls
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
-        self.pbx = Pbx(timestamp_format=timestamp_format)
+        self.pbx = Pbx(
+            clock=partial(_drifted_time, clock_drift),
+            timestamp_format=timestamp_format,
+            zone=timezone,
+        )
         self.faults = Faults()
         self.session_table = SessionTable()
         self.calls = CallFlows(
@@ -377,6 +396,14 @@ class SwitchvoxSimulator:
         if self._wire is not None:
             await self._wire.drop()
         self.session_table.clear()
+
+    def expire_sessions(self) -> int:
+        """End every API session but keep the connections open; return how many ended.
+
+        Requests but login are then answered -32000 "Not authenticated" and no notification is
+        sent, as by a PBX whose sessions time out while the socket stays up.
+        """
+        return self.session_table.expire()
 
     async def close_engines(self) -> None:
         """Close every connection with an Engine.IO close (no socket.io disconnect first)."""

@@ -80,10 +80,11 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
         line = self.coordinator.data[self.extension]
         primary = line.primary
         state = primary.state if primary else None
+        call_start = primary.call_start if primary else None
         count = len(line.channels)
         # Equal while the call is the same: the caller, direction, start and dial data.
         source = (
-            (state.caller, state.direction, state.start_time, state.dial_data, count)
+            (state.caller, state.direction, call_start, state.dial_data, count)
             if state
             else (count,)
         )
@@ -93,7 +94,7 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
         self._attributes = {
             "extension": self.extension,
             **caller_details(state),
-            "call_start": state.start_time.isoformat() if state and state.start_time else None,
+            "call_start": call_start.isoformat() if call_start else None,
             "active_channels": count,
             "dial_data": dict(state.dial_data) if state and state.dial_data else None,
         }

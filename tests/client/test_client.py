@@ -26,6 +26,7 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxConnectionError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
@@ -354,11 +355,41 @@ async def test_login_wrong_password(simulator: SwitchvoxSimulator, client: Switc
 
 
 async def test_unauthenticated_request(client: SwitchvoxClient) -> None:
-    """A request before login raises SwitchvoxAuthenticationError (-32000) naming it."""
-    with pytest.raises(SwitchvoxAuthenticationError) as err:
+    """A request before login raises SwitchvoxSessionExpiredError (-32000) naming it."""
+    with pytest.raises(SwitchvoxSessionExpiredError) as err:
         await client.subscribe(["101"])
     assert err.value.code == -32000
     assert err.value.method == "subscribe"
+
+
+async def test_expired_session_closes_the_connection(
+    simulator: SwitchvoxSimulator, logged_in: SwitchvoxClient
+) -> None:
+    """A request answered "not authenticated" after login: the connection is closed as dropped.
+
+    The PBX ended the session but kept the socket; nothing more comes over it, so the client
+    lets it go and tells its listeners, who open a new session. A refused login does not.
+    """
+    recorder = Recorder(logged_in)
+    simulator.set_ignore("unanswered")
+    pending = asyncio.ensure_future(logged_in.request("unanswered", {}))
+    simulator.expire_sessions()
+    with pytest.raises(SwitchvoxSessionExpiredError) as err:
+        await logged_in.dial("102")
+    assert err.value.method == "dial"
+    await recorder.wait_connection(False)
+    assert logged_in.session_expired
+    assert not logged_in.connected
+    assert logged_in.extension is None
+    with pytest.raises(SwitchvoxConnectionError):
+        await pending  # the connection's other requests fail with it
+    await wait_until(lambda: simulator.connections == 0)
+    await logged_in.connect()
+    assert not logged_in.session_expired
+    with pytest.raises(SwitchvoxAuthenticationError):
+        await logged_in.login("101", "wrong")
+    assert logged_in.connected
+    assert not logged_in.session_expired
 
 
 async def test_not_authorized_subscribe(client: SwitchvoxClient) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -118,8 +118,9 @@ def check_line_state(state: LineState) -> None:
     assert len(state.raw_status) <= MAX_TEXT_LENGTH
     assert len(state.extension) <= MAX_TEXT_LENGTH
     assert len(state.remotes) <= MAX_REMOTES
-    for moment in (state.start_time, state.server_time):
-        assert moment is None or moment.tzinfo is not None
+    received = datetime.now(UTC)
+    call_start = state.call_start(received)
+    assert call_start is None or call_start.tzinfo is not None
 
 
 @FUZZ

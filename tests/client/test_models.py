@@ -24,6 +24,7 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    SwitchvoxSessionExpiredError,
     parse_timestamp,
 )
 from custom_components.switchvox.rtapi.exceptions import rpc_error_from_code
@@ -455,7 +456,6 @@ def test_rpc_response_unusable(data: object, reason: str) -> None:
         "2024-05-17T09:30:15Z",
         "2024-05-17T09:30:15+00:00",
         "2024-05-17T11:30:15+02:00",
-        "2024-05-17 09:30:15",
         " 2024-05-17T09:30:15Z ",
         1715938215,
         1715938215.0,
@@ -465,18 +465,24 @@ def test_rpc_response_unusable(data: object, reason: str) -> None:
     ],
 )
 def test_parse_timestamp(value: object) -> None:
-    """ISO-8601 and epoch seconds or milliseconds give the same aware UTC instant."""
+    """ISO-8601 with a zone and epoch seconds or milliseconds give the same aware instant."""
     parsed = parse_timestamp(value)
     assert parsed == WHEN
     assert parsed is not None
     assert parsed.tzinfo is not None
 
 
-@pytest.mark.parametrize("timestamp_format", ["iso", "epoch", "epoch_ms"])
+@pytest.mark.parametrize("timestamp_format", ["iso", "iso_offset", "epoch", "epoch_ms"])
 def test_parse_simulator_timestamp_formats(timestamp_format: str) -> None:
     """Each encoding the simulator can send parses to the same datetime."""
     encoded = format_timestamp(WHEN.timestamp(), timestamp_format)
     assert parse_timestamp(encoded) == WHEN
+
+
+@pytest.mark.parametrize("value", ["2024-05-17 09:30:15", "2024-05-17T09:30:15"])
+def test_parse_timestamp_without_zone_is_the_pbx_wall_clock(value: str) -> None:
+    """A time without a zone is the PBX's local time: naive, not taken for UTC."""
+    assert parse_timestamp(value) == WHEN.replace(tzinfo=None)
 
 
 def test_parse_timestamp_keeps_offset() -> None:
@@ -517,7 +523,7 @@ def test_parse_timestamp_rejects(value: object) -> None:
 @pytest.mark.parametrize(
     ("code", "cls"),
     [
-        (-32000, SwitchvoxAuthenticationError),
+        (-32000, SwitchvoxSessionExpiredError),
         (-32001, SwitchvoxNotAuthorizedError),
         (-32002, SwitchvoxAlreadyAuthenticatedError),
         (-32602, SwitchvoxRpcError),
@@ -533,6 +539,16 @@ def test_rpc_error_from_code(code: int, cls: type[SwitchvoxRpcError]) -> None:
     assert err.method == "dial"
     assert str(err) == f"JSON-RPC error {code} to dial: message"
     assert isinstance(err, SwitchvoxError)
+
+
+def test_not_authenticated_is_a_refused_login_only_to_login() -> None:
+    """-32000 to login refuses the credentials; to any other request, the session has ended."""
+    refused = rpc_error_from_code(-32000, "Invalid credentials", "login")
+    assert type(refused) is SwitchvoxAuthenticationError
+    expired = rpc_error_from_code(-32000, "Not authenticated", "subscribe")
+    assert isinstance(expired, SwitchvoxSessionExpiredError)
+    assert isinstance(expired, SwitchvoxAuthenticationError)
+    assert type(rpc_error_from_code(-32000, "?", None)) is SwitchvoxAuthenticationError
 
 
 def test_rpc_error_without_method() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from homeassistant.const import (
     STATE_OFF,
@@ -31,6 +33,8 @@ LINE_102 = "sensor.extension_102_line"
 CALL_101 = "event.extension_101_call"
 CALL_102 = "event.extension_102_call"
 CONNECTION = "binary_sensor.switchvox_127_0_0_1_realtime_connection"
+# Opened at import: reading the zone file is blocking I/O, not for the event loop.
+PACIFIC = ZoneInfo("US/Pacific")
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -57,6 +61,43 @@ async def test_entities_snapshot(
         )
         assert isinstance(device, dr.DeviceEntry)
         assert device.configuration_url in (None, f"http://127.0.0.1:{simulator.port}/")
+
+
+@pytest.mark.parametrize(
+    "simulator_options",
+    [
+        {"timestamp_format": "local", "timezone": PACIFIC},
+        {"timestamp_format": "local", "timezone": PACIFIC, "clock_drift": -5000.0},
+        {"timestamp_format": "iso_offset", "timezone": PACIFIC, "clock_drift": 11_820.0},
+        {"timestamp_format": "epoch", "clock_drift": 11_820.0},
+        {"timestamp_format": "epoch_ms", "clock_drift": -86_400.0},
+    ],
+    ids=["pacific_local", "pacific_local_slow", "pacific_offset_fast", "epoch_fast", "ms_slow"],
+)
+@pytest.mark.usefixtures("init_integration")
+async def test_call_start_in_the_pbx_clock(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, simulator_options: dict[str, Any]
+) -> None:
+    """The call start shown is when the call began, whatever the PBX's zone and clock drift.
+
+    A PBX in US/Pacific sending local times without a zone, and PBX clocks hours or a day off:
+    the start is the PBX's own elapsed time taken back from the arrival of the notification.
+    """
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    uid = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    line = hass.states.get(LINE_101)
+    assert line is not None
+    call_start = datetime.fromisoformat(line.attributes["call_start"])
+    assert before <= call_start <= after
+    # Answered 2 s into the call (by the PBX's clock): the start stays where it was.
+    simulator.pbx.channel(uid).start_time -= 2
+    await simulator.answer(uid)
+    await wait_for(hass, lambda: state_of(hass, LINE_101) == "on_the_phone")
+    line = hass.states.get(LINE_101)
+    assert line is not None
+    assert datetime.fromisoformat(line.attributes["call_start"]) == call_start
 
 
 @pytest.mark.usefixtures("init_integration")

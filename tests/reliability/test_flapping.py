@@ -1,4 +1,4 @@
-"""A PBX that keeps closing the session: counted logins, one story in the log, a repair issue.
+"""Sessions the PBX closes or ends: counted logins, one story in the log, a repair issue.
 
 Minutes of reconnects run on controlled time (``tests.clock``) against the simulator over real
 sockets: the session's backoff and the simulator's timers sleep on one virtual clock, and time
@@ -16,13 +16,18 @@ from unittest.mock import patch
 
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchvox.const import DOMAIN, ISSUE_SESSIONS_CLOSED
+from custom_components.switchvox.const import DOMAIN, ISSUE_SESSIONS_CLOSED, SERVICE_DIAL
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
-from custom_components.switchvox.rtapi.session import STABLE_SESSION
+from custom_components.switchvox.rtapi.session import (
+    QUICK_RETRY_AFTER,
+    SESSION_CHECK_INTERVAL,
+    STABLE_SESSION,
+)
 from switchvox_simulator import SwitchvoxSimulator
 from tests.clock import VirtualClock
 from tests.integration.helpers import state_of
@@ -80,11 +85,15 @@ class Flapping:
         self.action: Callable[[], Awaitable[None]] | None = None
 
     def settled(self) -> bool:
-        """Return whether client and server agree and the session waits on the clock."""
+        """Return whether client and server agree and the session waits on the clock.
+
+        A request awaiting its answer (a session check) is network still under way.
+        """
         session = self.coordinator.session
         assert self.clock is not None
         agreed = session.client.connected == (self.simulator.connections > 0)
-        return agreed and (self.clock.session.sleeping > 0 or session.up)
+        waiting = self.clock.session.sleeping > 0 or session.up
+        return agreed and waiting and session.client.pending_requests == 0
 
     async def _step(self) -> None:
         """Note the logins since the last step (they happened at this virtual time)."""
@@ -140,6 +149,7 @@ PATTERNS: dict[str, dict[str, Any]] = {
     "after_subscribe": {"after": "subscribe"},
     "after_first_notification": {"notifications": 1},
     "after_5_seconds": {"seconds": 5.0},
+    "after_15_seconds": {"seconds": 15.0},
     "after_25_seconds": {"seconds": 25.0},
 }
 
@@ -254,6 +264,39 @@ async def test_settled_sessions_start_the_backoff_over(
     assert all(STABLE_SESSION + 5 <= gap <= STABLE_SESSION + 6 for gap in gaps), gaps
 
 
+async def test_a_session_of_use_after_flapping_is_retried_at_once(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    entry: MockConfigEntry,
+    clock: VirtualClock,
+    flapping: Flapping,
+) -> None:
+    """After minutes of flapping, a session up 21 s that drops once is back within a second.
+
+    The flapping has taken the backoff to its cap; the 21 s session did not settle (30 s), but
+    it was of use: its drop earns one quick retry instead of the minute the level says.
+    """
+    simulator.set_flapping(after="login")
+    await simulator.drop_connections()
+    await flapping.run(clock, 4 * MINUTE)
+    assert not flapping.coordinator.session.up
+    # The PBX keeps each session 21 s from now on, then closes it and accepts the next at once.
+    simulator.set_flapping(seconds=21.0)
+    coordinator = flapping.coordinator
+    while not recovered(coordinator, simulator):
+        await flapping.run(clock, 1.0)
+    up_since = flapping.login_times[-1]
+    await flapping.run(clock, 21.0 - (clock.now - up_since) + 0.5)
+    assert len(flapping.login_times) == count(simulator, "login")
+    back = flapping.login_times[-1] - (up_since + 21.0)
+    print(f"\nafter flapping, back {back:.2f} s (virtual) after a 21 s session dropped")  # noqa: T201
+    assert 0 < back <= 1.0
+    assert 21.0 - QUICK_RETRY_AFTER > 1  # the session was of use by a clear margin
+    simulator.set_flapping()
+    await flapping.run(clock, 1.0)
+    assert recovered(coordinator, simulator)
+
+
 async def test_outage_of_refused_connections_tells_one_story(
     hass: HomeAssistant,
     simulator: SwitchvoxSimulator,
@@ -283,3 +326,112 @@ async def test_outage_of_refused_connections_tells_one_story(
     restored = [r.getMessage() for r in caplog.records if "restored" in r.getMessage()]
     assert len(restored) == 1
     assert "restored after 10 min" in restored[0]
+
+
+# -- a PBX that ends the API session but keeps the socket open ------------------------------------
+
+
+def _switchvox_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Return the integration's log lines at warning level or above."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("custom_components.switchvox")
+        and record.levelno >= logging.WARNING
+    ]
+
+
+async def test_expired_session_found_by_a_dial_is_restarted(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    entry: MockConfigEntry,
+    clock: VirtualClock,
+    flapping: Flapping,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dial answered "not authenticated" fails, and a new session follows within a second.
+
+    The lines start fresh (the call ringing before is forgotten until its next change), no
+    reauthentication is asked for (the password was fine), and notifications flow again.
+    """
+    caplog.set_level(logging.INFO, logger="custom_components.switchvox")
+    coordinator = flapping.coordinator
+    await flapping.run(clock, STABLE_SESSION + 1)
+    await simulator.ring("101", "Zed", "5550100")
+    await flapping.run(clock, 0.01)
+    assert state_of(hass, LINE_101) == "ringing"
+    logins = count(simulator, "login")
+    simulator.expire_sessions()
+
+    with pytest.raises(HomeAssistantError, match="Not authenticated"):
+        await hass.services.async_call(DOMAIN, SERVICE_DIAL, {"extension": "102"}, blocking=True)
+    expired = clock.now
+    await flapping.run(clock, 1.0)
+    assert recovered(coordinator, simulator)
+    assert flapping.login_times[logins] - expired <= 1.0
+    assert count(simulator, "login") == logins + 1
+    assert state_of(hass, LINE_101) == "idle"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)  # no reauth
+    await simulator.ring("102", "Zed", "5550100")
+    await flapping.run(clock, 0.01)
+    assert state_of(hass, "sensor.extension_102_line") == "ringing"
+    messages = [record.getMessage() for record in caplog.records]
+    assert "The Switchvox PBX at 127.0.0.1 ended the API session; starting a new one" in messages
+    assert not _switchvox_warnings(caplog)
+    assert coordinator.session.history[-2].event == "expired"
+
+
+async def test_silent_expiry_is_noticed_by_the_session_check(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    entry: MockConfigEntry,
+    clock: VirtualClock,
+    flapping: Flapping,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An expiry nobody dials into is noticed by the next session check, at most 5 min later.
+
+    The check is one request every SESSION_CHECK_INTERVAL (never more often), re-subscribing
+    a watched extension: it changes nothing on the PBX.
+    """
+    coordinator = flapping.coordinator
+    subscribes = count(simulator, "subscribe")
+    up_since = clock.now
+    await flapping.run(clock, STABLE_SESSION + 1)
+    await simulator.ring("101", "Zed", "5550100")
+    await flapping.run(clock, 0.01)
+    assert state_of(hass, LINE_101) == "ringing"
+    simulator.expire_sessions()
+    await flapping.run(clock, SESSION_CHECK_INTERVAL - (clock.now - up_since) - 1)
+    assert simulator.sessions == 0  # not noticed yet: no request was made
+    assert count(simulator, "subscribe") == subscribes
+    assert state_of(hass, LINE_101) == "ringing"
+
+    await flapping.run(clock, 2.0)
+    assert recovered(coordinator, simulator)
+    assert count(simulator, "login") == 2
+    assert flapping.login_times[-1] - up_since <= SESSION_CHECK_INTERVAL + 1.0
+    assert state_of(hass, LINE_101) == "idle"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert not _switchvox_warnings(caplog)
+    check = simulator.requests[subscribes + 1]  # the check, after the first session's login
+    assert check == (
+        "subscribe",
+        {"topic": "state.change.extension.line", "targets": [{"account": {"extension": "101"}}]},
+    )
+
+
+async def test_session_checks_are_few_and_change_nothing(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    entry: MockConfigEntry,
+    clock: VirtualClock,
+    flapping: Flapping,
+) -> None:
+    """A live session is checked once per SESSION_CHECK_INTERVAL and stays the same session."""
+    subscribes = count(simulator, "subscribe")
+    await flapping.run(clock, 6 * SESSION_CHECK_INTERVAL + 1)
+    assert count(simulator, "subscribe") == subscribes + 6
+    assert count(simulator, "login") == 1
+    assert recovered(flapping.coordinator, simulator)
+    assert flapping.coordinator.session.reconnects == 0

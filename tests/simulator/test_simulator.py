@@ -8,6 +8,7 @@ import re
 import ssl
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -24,6 +25,8 @@ from switchvox_simulator.__main__ import build_parser, parse_extensions
 from switchvox_simulator.tls import client_context
 
 from .conftest import RawClient, loop_reports_ignored
+
+PACIFIC = ZoneInfo("US/Pacific")
 
 type MakeClient = Callable[..., Awaitable[RawClient]]
 
@@ -360,6 +363,34 @@ async def test_pbx_rules() -> None:
         Pbx(timestamp_format="rfc822")
 
 
+@pytest.mark.parametrize(
+    ("timestamp_format", "start", "server"),
+    [
+        ("local", "2025-11-26 08:00:00", "2025-11-26 08:00:42"),
+        ("iso_offset", "2025-11-26T08:00:00-08:00", "2025-11-26T08:00:42-08:00"),
+        ("iso", "2025-11-26T16:00:00Z", "2025-11-26T16:00:42Z"),
+    ],
+)
+def test_pbx_time_zone(timestamp_format: str, start: str, server: str) -> None:
+    """A PBX in US/Pacific sends its times in its zone where the format has one."""
+    now = [1_764_172_800.0]
+    pbx = Pbx(clock=lambda: now[0], timestamp_format=timestamp_format, zone=PACIFIC)
+    pbx.add_account("101", "x", "Alice")
+    uid, _ = pbx.ring("101", "Bob", "5551234")
+    now[0] += 42
+    params = pbx.params(pbx.channel(uid))
+    assert (params["startTime"], params["serverTime"]) == (start, server)
+
+
+async def test_clock_drift(socket_enabled: None) -> None:
+    """The simulator's PBX clock can be off the true time, as a real PBX's may be."""
+    async with SwitchvoxSimulator(timestamp_format="epoch", clock_drift=-3600) as sim:
+        sim.add_account("101", "secret", "Alice Archer")
+        uid = await sim.ring("101", "Bob", "5551234")
+        params = sim.pbx.params(sim.pbx.channel(uid))
+    assert abs(params["serverTime"] - (time.time() - 3600)) < 5
+
+
 # -- injection helpers ------------------------------------------------------------------------
 
 
@@ -431,6 +462,34 @@ async def test_drop_connections(sim: SwitchvoxSimulator, make_client: MakeClient
     third = await _ready(make_client, "101")
     await sim.ring("101", "Bob", "5551234")
     assert (await third.notification())["status"] == "ringing"
+
+
+async def test_expire_sessions(sim: SwitchvoxSimulator, make_client: MakeClient) -> None:
+    """An expired session keeps its socket: -32000 to requests, no notifications, login again."""
+    client = await _ready(make_client, "101")
+    idle = await make_client()  # connected, never logged in: nothing to expire
+    async with (
+        aiohttp.ClientSession(base_url=sim.url) as http,
+        http.post("/control/expire", json={}) as resp,
+    ):
+        assert resp.status == 200
+        assert await resp.json() == {"expired": 1}
+    assert sim.connections == 2
+    assert sim.sessions == 0
+    assert sim.subscriptions == {}
+    await sim.ring("101", "Bob", "5551234")
+    with pytest.raises(TimeoutError):
+        await client.notification(wait=0.2)
+    for method in ("subscribe", "dial"):
+        response = await client.request(method, {})
+        assert response["error"] == {"code": -32000, "message": "Not authenticated"}
+    assert not client.disconnected.is_set()
+    assert not idle.disconnected.is_set()
+    # A new login on the same connection starts a new session.
+    assert (await client.login())["result"] is True
+    assert (await client.subscribe("101"))["result"] is True
+    await sim.ring("101", "Zed", "5550100")
+    assert (await client.notification())["status"] == "ringing"
 
 
 async def test_polling_transport(sim: SwitchvoxSimulator, make_client: MakeClient) -> None:
@@ -635,6 +694,11 @@ def test_cli_parsing() -> None:
     )
     assert args.extensions == ["101", "102", "103", "104", "105", "106"]
     assert (args.port, args.tls, args.demo, args.demo_rate) == (0, True, True, 30.0)
+    assert (args.timezone, args.clock_drift) == (ZoneInfo("UTC"), 0.0)
+    args = build_parser().parse_args(
+        ["--timestamp-format", "local", "--timezone", "US/Pacific", "--clock-drift", "-90"]
+    )
+    assert (args.timestamp_format, args.timezone, args.clock_drift) == ("local", PACIFIC, -90.0)
 
 
 async def test_demo_traffic(socket_enabled: None) -> None:

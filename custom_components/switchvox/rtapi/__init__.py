@@ -16,6 +16,7 @@ from .exceptions import (
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "SwitchvoxNotAuthorizedError",
     "SwitchvoxRpcError",
     "SwitchvoxSession",
+    "SwitchvoxSessionExpiredError",
     "SwitchvoxTLSError",
     "SwitchvoxTimeoutError",
     "bounded_json_object",

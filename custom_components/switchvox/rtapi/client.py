@@ -18,6 +18,7 @@ from .exceptions import (
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
     rpc_error_from_code,
@@ -102,6 +103,9 @@ class SwitchvoxClient:
         self._extension: str | None = None
         self._closing_tasks: set[asyncio.Task[None]] = set()
         self.malformed_messages = 0
+        # Whether the PBX ended this connection's API session ("not authenticated" to a request
+        # other than login), which closed the connection; False again on the next connect.
+        self.session_expired = False
         # The last messages received, as received, across connections (for diagnostics).
         self.received: deque[ReceivedMessage] = deque(maxlen=recorded_messages)
 
@@ -160,6 +164,7 @@ class SwitchvoxClient:
         the same certificate would fail again.
         """
         await self.disconnect()
+        self.session_expired = False
         try:
             transport = await self._open()
         except BaseException:
@@ -366,10 +371,21 @@ class SwitchvoxClient:
             return
         if response.error_code is None:
             future.set_result(response.result)
-        else:
-            future.set_exception(
-                rpc_error_from_code(response.error_code, response.error_message, method)
-            )
+            return
+        error = rpc_error_from_code(response.error_code, response.error_message, method)
+        future.set_exception(error)
+        if isinstance(error, SwitchvoxSessionExpiredError):
+            self._end_expired_session()
+
+    def _end_expired_session(self) -> None:
+        """Close a connection whose API session the PBX has ended, as if it had dropped.
+
+        The PBX binds a session to its connection and sends such a connection nothing more:
+        only a new connection and login bring the session back. Listeners hear a drop.
+        """
+        _LOGGER.debug("The PBX ended the API session on %s (not authenticated)", self.url)
+        self.session_expired = True
+        self._handle_drop()
 
     def _handle_notification(self, data: object) -> None:
         """Parse a notification and hand line states to the listeners."""

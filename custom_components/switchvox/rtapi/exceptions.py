@@ -43,6 +43,14 @@ class SwitchvoxAuthenticationError(SwitchvoxRpcError):
     """The PBX refused the login, or the session is not authenticated (-32000)."""
 
 
+class SwitchvoxSessionExpiredError(SwitchvoxAuthenticationError):
+    """The PBX ended the API session: a request other than login was answered -32000.
+
+    The connection carries no session any more; only a new connection and login bring one
+    back. Not a refused password: the credentials were accepted when the session began.
+    """
+
+
 class SwitchvoxNotAuthorizedError(SwitchvoxRpcError):
     """The PBX admin has not granted the permission this method needs (-32001)."""
 
@@ -53,6 +61,8 @@ class SwitchvoxAlreadyAuthenticatedError(SwitchvoxRpcError):
 
 def rpc_error_from_code(code: int, message: str, method: str | None) -> SwitchvoxRpcError:
     """Return the most specific exception for a JSON-RPC error code."""
+    if code == ERROR_NOT_AUTHENTICATED and method not in {None, "login"}:
+        return SwitchvoxSessionExpiredError(code, message, method)
     cls: type[SwitchvoxRpcError] = {
         ERROR_NOT_AUTHENTICATED: SwitchvoxAuthenticationError,
         ERROR_NOT_AUTHORIZED: SwitchvoxNotAuthorizedError,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 import logging
 from typing import Final
@@ -55,6 +56,8 @@ class Channel:
     status: LineStatus
     answered: bool = False
     rang: bool = False
+    call_start: datetime | None = None
+    """When the channel began, on our clock (:meth:`LineState.call_start`), fixed once known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +99,11 @@ class Line:
         """Forget every channel: after a reconnect nothing from before is trusted."""
         self.channels.clear()
 
-    def apply(self, state: LineState) -> LineChange | None:
-        """Apply one notification; return the change, or None when nothing changed."""
+    def apply(self, state: LineState, received: datetime | None = None) -> LineChange | None:
+        """Apply one notification that arrived at ``received`` (now, if not given).
+
+        Return the change, or None when nothing changed.
+        """
         if state.account.name:
             self.account = state.account
         channel = self.channels.get(state.unique_id)
@@ -129,6 +135,8 @@ class Line:
             if channel is None:
                 channel = self._open(state)
             channel.state = state
+            if channel.call_start is None:
+                channel.call_start = state.call_start(received or datetime.now(UTC))
             if previous is status:
                 return None
             channel.status = status
@@ -150,10 +158,13 @@ class LineTracker:
     def __init__(self, extensions: Iterable[str]) -> None:
         self.lines: dict[str, Line] = {ext: Line(ext) for ext in extensions}
 
-    def apply(self, state: LineState) -> LineChange | None:
-        """Route a notification to its line; ignore extensions we do not watch."""
+    def apply(self, state: LineState, received: datetime | None = None) -> LineChange | None:
+        """Route a notification (arrived at ``received``, or now) to its line.
+
+        Extensions we do not watch are ignored.
+        """
         line = self.lines.get(state.account.extension)
-        return line.apply(state) if line else None
+        return line.apply(state, received) if line else None
 
     def clear(self) -> None:
         """Forget every channel of every line."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 import json
 import math
@@ -33,6 +33,10 @@ MAX_DIAL_DATA_BYTES: Final = 4096
 # Deeper dial data cannot be stored by JSON encoders such as orjson (254 levels at most), which a
 # 4 kB object can reach; nobody needs more than this.
 MAX_DIAL_DATA_DEPTH: Final = 32
+# A channel the PBX says began longer ago than this, or after its own "now" by more than the
+# rounding of whole-second times, has times that contradict each other: its start is not shown.
+MAX_CHANNEL_AGE: Final = timedelta(days=7)
+CLOCK_ROUNDING: Final = timedelta(seconds=1)
 
 type JsonObject = Mapping[str, Any]
 
@@ -184,6 +188,30 @@ class LineState:
         """Return the first remote party, which is the caller or callee shown to users."""
         return self.remotes[0] if self.remotes else None
 
+    def call_start(self, received: datetime) -> datetime | None:
+        """Return when the channel began, on the clock that says this state arrived ``received``.
+
+        The PBX's own elapsed time (``serverTime - startTime``, both read the same way) taken
+        back from ``received``: right whatever the PBX's time zone and however far its clock is
+        from ours. Without ``serverTime``, ``startTime`` if it names its instant (an epoch or an
+        offset); a local time without a zone, or times that contradict each other, give None:
+        no start rather than a wrong one.
+        """
+        start, server = self.start_time, self.server_time
+        if start is None:
+            return None
+        if server is None or (start.tzinfo is None) != (server.tzinfo is None):
+            if start.tzinfo is None:
+                return None
+            try:
+                return start.astimezone(UTC)
+            except OverflowError:  # year 1 or 9999 with an offset
+                return None
+        elapsed = server - start
+        if not -CLOCK_ROUNDING <= elapsed <= MAX_CHANNEL_AGE:
+            return None
+        return received - max(elapsed, timedelta(0))
+
     @classmethod
     def from_json(cls, params: object) -> LineState:
         """Parse notification params, raising :class:`SwitchvoxMessageError` when unusable."""
@@ -257,7 +285,13 @@ class RpcResponse:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """Parse an ISO-8601 string or epoch seconds/milliseconds into an aware UTC datetime."""
+    """Parse a PBX timestamp: epoch seconds or milliseconds (numbers or numeric text), or ISO-8601.
+
+    Aware when the value names its instant (an epoch, an ISO time with an offset or ``Z``);
+    naive when it is a time of day without a zone (``2024-05-17 09:30:15``): the PBX's local
+    time, whose zone only the PBX knows. Compare a naive time with naive times of the same PBX
+    only (:meth:`LineState.call_start`).
+    """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -276,10 +310,9 @@ def parse_timestamp(value: object) -> datetime | None:
         except ValueError:
             pass
     try:
-        parsed = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _from_epoch(number: float) -> datetime | None:

@@ -8,7 +8,9 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   only once a session has stayed up for :data:`STABLE_SESSION`: a PBX that accepts the login,
   then closes the session again and again (its session limit reached, another client taking
   the extension's session, a proxy with a broken idle timer) is not hammered, while a single
-  drop is still repaired within a tenth of a second;
+  drop is still repaired within a tenth of a second. A session that stayed up for
+  :data:`QUICK_RETRY_AFTER` earns one quick retry after its drop, whatever the backoff level:
+  only sessions closed sooner climb the backoff;
 * a refused login ends the session for good (a locked account must not be retried), every
   other failure, whatever raised it, is retried;
 * a drop while logging in or subscribing counts as a failed attempt, at first start too;
@@ -16,7 +18,11 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   refusing to restore it (warned once), and the return once a session has settled again, with
   how long it took and how many attempts (info); the cycles in between are logged at debug;
 * a PBX that keeps closing sessions for :data:`UNSTABLE_AFTER` is reported to the observer,
-  and the report is withdrawn once a session settles.
+  and the report is withdrawn once a session settles;
+* a PBX that ends the API session but keeps the socket open (it answers "not authenticated"
+  and sends nothing more) is a drop like any other: the client closes such a connection at
+  the first request answered so, and an open session asks the PBX every
+  :data:`SESSION_CHECK_INTERVAL` whether it still exists, so a silent expiry is not missed.
 
 What the owner needs to know arrives through a :class:`SessionObserver`. Time comes from a
 :class:`Clock`, which tests replace to run minutes of reconnects in an instant.
@@ -43,6 +49,7 @@ from .exceptions import (
     SwitchvoxError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTLSError,
 )
 from .lines import Line, LineChange, LineTracker
@@ -58,8 +65,15 @@ RECONNECT_MAX_DELAY: Final = 60.0
 RECONNECT_JITTER: Final = 0.25
 # A session that stays up this long has settled: the backoff starts over, the outage is over.
 STABLE_SESSION: Final = 30.0
+# A session that stayed up this long before it dropped was of use: the next attempt comes
+# quickly (FIRST_RECONNECT_DELAY) without climbing the backoff. Sessions closed sooner are what
+# a flapping PBX does; they back off. At most 60 / QUICK_RETRY_AFTER quick logins a minute.
+QUICK_RETRY_AFTER: Final = 15.0
 # A PBX that has kept closing sessions for this long is reported (a repair issue in HA).
 UNSTABLE_AFTER: Final = 300.0
+# How often an open session asks the PBX whether it still exists: the longest an expired
+# session that the PBX does not close can go unnoticed. One small request each time.
+SESSION_CHECK_INTERVAL: Final = 300.0
 # Logging out must not hold up a shutdown when the PBX is gone.
 LOGOUT_TIMEOUT: Final = 3.0
 # Connection events remembered for diagnostics.
@@ -194,6 +208,7 @@ class SwitchvoxSession:
         self._observer = observer
         self._clock: Clock = clock or MonotonicClock()
         self._attempt = 0
+        self._quick_retry = False
         self._up = False
         self._up_at = 0.0
         self._logged_in = False
@@ -229,22 +244,46 @@ class SwitchvoxSession:
     async def run(self) -> None:
         """Reconnect after every drop until :meth:`close` or a refused login."""
         while not self._closing:
-            if await self._stays_up():
+            if await self._stays_up(STABLE_SESSION):
                 self._settled()
-                await self._dropped.wait()
+                await self._check_until_dropped()
             if self._closing or not await self._reconnect():
                 return
 
-    async def _stays_up(self) -> bool:
-        """Wait until the open session drops or has stayed up for :data:`STABLE_SESSION`."""
+    async def _stays_up(self, seconds: float) -> bool:
+        """Wait until the open session drops or has stayed up ``seconds`` more."""
         dropped = asyncio.ensure_future(self._dropped.wait())
-        settled = asyncio.ensure_future(self._clock.sleep(STABLE_SESSION))
+        waited = asyncio.ensure_future(self._clock.sleep(seconds))
         try:
-            await asyncio.wait((dropped, settled), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((dropped, waited), return_when=asyncio.FIRST_COMPLETED)
         finally:
             dropped.cancel()
-            settled.cancel()
+            waited.cancel()
         return not self._dropped.is_set()
+
+    async def _check_until_dropped(self) -> None:
+        """Check the open session :data:`SESSION_CHECK_INTERVAL` after it opened and each check."""
+        due = self._up_at + SESSION_CHECK_INTERVAL
+        while await self._stays_up(due - self._clock.monotonic()):
+            await self._check()
+            due = self._clock.monotonic() + SESSION_CHECK_INTERVAL
+
+    async def _check(self) -> None:
+        """Ask the PBX whether this session still exists, changing nothing.
+
+        The API has no ping, and every method but login needs a session: subscribing again to
+        one extension already subscribed to is such a question. "Not authenticated" makes the
+        client close the connection, which reopens the session; any other answer, an error
+        included ("not authorized" for a refused extension), shows the session alive.
+        """
+        permitted = [extension for extension in self.watched if extension not in self.refused]
+        target = (permitted or [*self.watched, self.extension])[0]
+        try:
+            await self.client.subscribe([target])
+        except SwitchvoxSessionExpiredError:
+            pass  # logged as the session ends
+        except SwitchvoxError as err:
+            _LOGGER.debug("Session check answered: %s", err)
 
     def _settled(self) -> None:
         """Start the backoff over and end the outage: the session stayed up."""
@@ -304,8 +343,13 @@ class SwitchvoxSession:
     async def _reconnect(self) -> bool:
         """Reconnect with backoff; return False when retrying must stop."""
         while True:
-            await self._clock.sleep(reconnect_delay(self._attempt))
-            self._attempt += 1
+            quick, self._quick_retry = self._quick_retry, False
+            if quick and self._attempt > 0:
+                # The session that dropped was of use: retry at once, keep the backoff level.
+                await self._clock.sleep(reconnect_delay(0))
+            else:
+                await self._clock.sleep(reconnect_delay(self._attempt))
+                self._attempt += 1
             outage = self._outage_now()
             outage.attempts += 1
             if self._closing:  # closed while waiting
@@ -387,17 +431,25 @@ class SwitchvoxSession:
             return
         self.tracker.clear()
         self._dropped.set()
-        self.last_error = "connection lost"
+        expired = self.client.session_expired
+        self.last_error = "session expired" if expired else "connection lost"
         if self._up:
             self._up = False
             self.connected_since = None
-            self._record("dropped")
+            self._quick_retry = self._clock.monotonic() - self._up_at >= QUICK_RETRY_AFTER
+            self._record("expired" if expired else "dropped")
             if self.outage is None:
                 self._outage_now()
-                _LOGGER.info(
-                    "Lost the connection to the Switchvox PBX at %s; reconnecting",
-                    self.client.host,
-                )
+                if expired:
+                    _LOGGER.info(
+                        "The Switchvox PBX at %s ended the API session; starting a new one",
+                        self.client.host,
+                    )
+                else:
+                    _LOGGER.info(
+                        "Lost the connection to the Switchvox PBX at %s; reconnecting",
+                        self.client.host,
+                    )
             else:
                 _LOGGER.debug(
                     "The PBX closed the session again after %.1f s",
@@ -409,6 +461,8 @@ class SwitchvoxSession:
     def _handle_line_state(self, state: LineState) -> None:
         """Apply a notification to its line and report the change, if any."""
         self.notifications += 1
+        if self._dropped.is_set():
+            return  # late news of a connection already given up: its lines were forgotten
         if (change := self.tracker.apply(state)) is not None:
             self._observer.line_changed(change)
 
