@@ -43,7 +43,11 @@ def _speech(response: intent.IntentResponse) -> str:
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Return the log records at ERROR or above."""
-    return [record.getMessage() for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelname in ("ERROR", "CRITICAL")
+    ]
 
 
 async def test_assist_calls_a_watched_extension(

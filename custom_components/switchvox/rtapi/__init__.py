@@ -32,6 +32,7 @@ from .models import (
     Remote,
     RpcResponse,
     bounded_json_object,
+    caller_id_name,
     parse_timestamp,
 )
 from .session import (
@@ -77,6 +78,7 @@ __all__ = [
     "SwitchvoxTLSError",
     "SwitchvoxTimeoutError",
     "bounded_json_object",
+    "caller_id_name",
     "is_refused_login",
     "needs_user_action",
     "parse_timestamp",
