@@ -8,19 +8,16 @@ turned on "Assist may dial any number" in the entry's options.
 
 from __future__ import annotations
 
-import re
-
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent, translation
 import voluptuous as vol
 
-from .const import CONF_ASSIST_ANY_NUMBER, DOMAIN, EXTENSION_PATTERN
+from .const import CONF_ASSIST_ANY_NUMBER, DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
-from .helpers import switchvox_exception_handler
+from .helpers import dialable_number, switchvox_exception_handler
 
 INTENT_DIAL = "SwitchvoxDial"
-_SEPARATORS = re.compile(r"[\s\-().]")
 
 
 async def async_setup_intents(hass: HomeAssistant) -> None:
@@ -73,8 +70,8 @@ class DialIntentHandler(intent.IntentHandler):
         if not entries:
             return await _refusal(intent_obj, "no_loaded_entry")
         coordinators = [entry.runtime_data for entry in entries]
-        number = _SEPARATORS.sub("", target)
-        if re.fullmatch(EXTENSION_PATTERN, number):
+        number = dialable_number(target)
+        if number is not None:
             if len(coordinators) > 1:
                 return await _refusal(intent_obj, "assist_number_ambiguous")
             coordinator = coordinators[0]

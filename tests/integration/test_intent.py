@@ -33,7 +33,7 @@ async def test_dial_by_number(
     response = await _handle(hass, "1-0-2")
     assert response.speech["plain"]["speech"] == "Calling 1-0-2"
     dial = next(params for method, params in simulator.requests if method == "dial")
-    assert dial == {"extension": "102"}
+    assert dial == {"extension": "102", "dialData": {"home_assistant": True}}
 
 
 async def test_dial_by_name(
@@ -47,8 +47,8 @@ async def test_dial_by_name(
     await simulator.hang_up(uid)
     await _handle(hass, "bob baker")
     await _handle(hass, "Bob")
-    dials = [params for method, params in simulator.requests if method == "dial"]
-    assert dials == [{"extension": "102"}, {"extension": "102"}]
+    dials = [params["extension"] for method, params in simulator.requests if method == "dial"]
+    assert dials == ["102", "102"]
 
 
 async def test_dial_errors(
