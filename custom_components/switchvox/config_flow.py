@@ -159,6 +159,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the PBX address and an extension's credentials."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             try:
                 data = _normalize(user_input)
@@ -166,7 +167,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_HOST] = err.reason
             else:
                 self._async_abort_entries_match(entry_match(data))
-                errors, _ = await async_validate_errors(self.hass, data)
+                errors, placeholders = await async_validate_errors(self.hass, data)
                 if not errors:
                     return self.async_create_entry(
                         title=f"{data[CONF_EXTENSION]} @ {data[CONF_HOST]}", data=data
@@ -176,6 +177,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -188,8 +190,11 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the extension's new password."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, _ = await async_validate_errors(self.hass, {**entry.data, **user_input})
+            errors, placeholders = await async_validate_errors(
+                self.hass, {**entry.data, **user_input}
+            )
             if not errors:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
         return self.async_show_form(
@@ -197,6 +202,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=REAUTH_SCHEMA,
             errors=errors,
             description_placeholders={
+                **placeholders,
                 CONF_EXTENSION: entry.data[CONF_EXTENSION],
                 CONF_HOST: entry.data[CONF_HOST],
             },
@@ -208,6 +214,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change how to reach the PBX (address, port, TLS)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             try:
                 updates = _normalize(user_input)
@@ -217,7 +224,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 data = {**entry.data, **updates}
                 if entry_match(data) != entry_match(entry.data):
                     self._async_abort_entries_match(entry_match(data))
-                errors, _ = await async_validate_errors(self.hass, data)
+                errors, placeholders = await async_validate_errors(self.hass, data)
                 if not errors:
                     return self.async_update_reload_and_abort(entry, data_updates=updates)
                 user_input = updates  # the form shows the address as it was read
@@ -227,6 +234,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 RECONFIGURE_SCHEMA, user_input or entry.data
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
 

@@ -106,6 +106,28 @@ async def test_user_flow_login_not_authorized(
         result["flow_id"], _user_input(simulator)
     )
     assert result["errors"] == {"base": "not_authorized"}
+    assert result["description_placeholders"] == {"extensions": "101"}
+
+
+async def test_reauth_and_reconfigure_not_authorized(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reauth and reconfigure name the extension the PBX does not allow, too."""
+    simulator.set_error("login", -32001, "Realtime API not allowed")
+    result = await init_integration.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: PASSWORD}
+    )
+    assert result["errors"] == {"base": "not_authorized"}
+    assert (result["description_placeholders"] or {}).get("extensions") == "101"
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "127.0.0.1", CONF_PORT: simulator.port, CONF_SSL: False, CONF_VERIFY_SSL: True},
+    )
+    assert result["errors"] == {"base": "not_authorized"}
+    assert result["description_placeholders"] == {"extensions": "101"}
+    simulator.set_error("login", None)
 
 
 async def test_user_flow_already_configured(

@@ -76,3 +76,13 @@ def test_assist_and_setup_messages_exist() -> None:
         "api_not_allowed",
     ):
         assert "message" in exceptions[key]
+
+
+def test_verify_ssl_says_it_needs_https() -> None:
+    """The certificate box stays on the form for http:// too: its description says it is unused."""
+    steps = _load("strings.json")["config"]
+    assert isinstance(steps, dict)
+    for step in ("user", "reconfigure"):
+        description = steps["step"][step]["data_description"]["verify_ssl"]
+        assert "Without HTTPS" in description
+        assert "no effect" in description
