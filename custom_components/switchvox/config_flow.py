@@ -239,10 +239,15 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SwitchvoxOptionsFlow(OptionsFlowWithReload):
-    """Choose which extensions to watch (the PBX must allow each) and what Assist may dial."""
+    """Choose which extensions to watch (the PBX must allow each) and what Assist may dial.
+
+    Only an added extension needs the PBX: removals and the Assist setting save at once, and an
+    added extension the PBX cannot be asked about now is saved unchecked (the next session
+    subscribes to it; the refused-extensions repair issue names it if the PBX refuses).
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the extensions to watch, checked by subscribing to them."""
+        """Ask for the extensions to watch; check the added ones with the PBX if it answers."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"extensions": ""}
         current = list(watched_extensions(self.config_entry))
@@ -256,9 +261,9 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
             elif invalid:
                 errors[CONF_EXTENSIONS] = "invalid_extension"
                 placeholders["extensions"] = ", ".join(invalid)
-            else:
-                errors, found = await self._async_check_extensions(extensions)
-                placeholders.update(found)
+            elif refused := await self._async_refused([e for e in extensions if e not in current]):
+                errors[CONF_EXTENSIONS] = "not_authorized"
+                placeholders["extensions"] = ", ".join(refused)
             if not errors:
                 return self.async_create_entry(
                     data={CONF_EXTENSIONS: extensions, CONF_ASSIST_ANY_NUMBER: any_number}
@@ -276,21 +281,29 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
             step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )
 
-    async def _async_check_extensions(
-        self, extensions: Sequence[str]
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        """Check the PBX lets the login watch ``extensions``, on the live session if it is up.
+    async def _async_refused(self, added: Sequence[str]) -> tuple[str, ...]:
+        """Return the added extensions the PBX refuses to let the login watch.
 
-        One login has one session: a second one just to check would be a second login.
+        Asked on the live session when it is up (one login has one session: a second one just
+        to check would be a second login), else on a short-lived one. A PBX that cannot be asked
+        now refuses nothing: the next session checks.
         """
+        if not added:
+            return ()
         entry = self.config_entry
-        if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
-            try:
-                refused = await entry.runtime_data.client.subscribe_permitted(extensions)
-            except SwitchvoxError:
-                LOGGER.debug("Checking on the live session failed; trying a session of its own")
-            else:
-                if refused:
-                    return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(refused)}
-                return {}, {}
-        return await async_validate_errors(self.hass, entry.data, extensions)
+        try:
+            if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
+                refused: tuple[str, ...] = await entry.runtime_data.client.subscribe_permitted(
+                    added
+                )
+                return refused
+            await async_validate(self.hass, entry.data, added)
+        except RefusedExtensionsError as err:
+            return err.extensions
+        except SwitchvoxError as err:
+            LOGGER.debug("Saving %s unchecked, the PBX cannot tell now: %s", added, err)
+        except Exception:  # noqa: BLE001 - a bug must not keep the user from saving
+            LOGGER.exception(
+                "Unexpected error while checking extensions %s; saved unchecked", added
+            )
+        return ()
