@@ -81,6 +81,7 @@ _NO_NAME_TEXTS: Final = frozenset(
 )
 _NO_NAME_KINDS: Final = re.compile(r"(?:cell phone|wireless caller)(?: [a-z]{2})?")
 _NAME_TRIM: Final = " \"'<>()[]{}.,:;-_*"
+_LETTER: Final = re.compile(r"[^\W\d_]")
 
 
 class LineStatus(StrEnum):
@@ -198,8 +199,8 @@ def caller_id_name(name: str | None) -> str | None:
         return None
     folded = " ".join(name.casefold().split()).strip(_NAME_TRIM)
     if (
-        not any(character.isalpha() for character in folded)  # a number, or punctuation
-        or folded in _NO_NAME_TEXTS
+        folded in _NO_NAME_TEXTS
+        or not _LETTER.search(folded)  # a number, or punctuation
         or _NO_NAME_KINDS.fullmatch(folded)
     ):
         return None
