@@ -197,11 +197,13 @@ def caller_id_name(name: str | None) -> str | None:
     """
     if name is None:
         return None
-    folded = " ".join(name.casefold().split()).strip(_NAME_TRIM)
+    folded = name.casefold().strip(_NAME_TRIM)
+    if "  " in folded or "\t" in folded:
+        folded = " ".join(folded.split())
     if (
         folded in _NO_NAME_TEXTS
         or not _LETTER.search(folded)  # a number, or punctuation
-        or _NO_NAME_KINDS.fullmatch(folded)
+        or (folded[:1] in ("c", "w") and _NO_NAME_KINDS.fullmatch(folded))
     ):
         return None
     return name
