@@ -22,6 +22,8 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
 from switchvox_simulator import SwitchvoxSimulator
 
+from .translation_check import check_translations  # noqa: F401 - an autouse fixture
+
 # CI runs the same property-test examples every time, so a red run can be replayed; elsewhere
 # every run explores new ones.
 settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -161,6 +161,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the PBX address and an extension's credentials."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             try:
                 data = _normalize(user_input)
@@ -168,7 +169,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_HOST] = err.reason
             else:
                 self._async_abort_entries_match(entry_match(data))
-                errors, _ = await async_validate_errors(self.hass, data)
+                errors, placeholders = await async_validate_errors(self.hass, data)
                 if not errors:
                     return self.async_create_entry(
                         title=f"{data[CONF_EXTENSION]} @ {data[CONF_HOST]}", data=data
@@ -178,6 +179,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -190,8 +192,11 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for the extension's new password."""
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, _ = await async_validate_errors(self.hass, {**entry.data, **user_input})
+            errors, placeholders = await async_validate_errors(
+                self.hass, {**entry.data, **user_input}
+            )
             if not errors:
                 return self.async_update_reload_and_abort(entry, data_updates=user_input)
         return self.async_show_form(
@@ -199,6 +204,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=REAUTH_SCHEMA,
             errors=errors,
             description_placeholders={
+                **placeholders,
                 CONF_EXTENSION: entry.data[CONF_EXTENSION],
                 CONF_HOST: entry.data[CONF_HOST],
             },
@@ -210,6 +216,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change how to reach the PBX (address, port, TLS)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             try:
                 updates = _normalize(user_input)
@@ -219,7 +226,7 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 data = {**entry.data, **updates}
                 if entry_match(data) != entry_match(entry.data):
                     self._async_abort_entries_match(entry_match(data))
-                errors, _ = await async_validate_errors(self.hass, data)
+                errors, placeholders = await async_validate_errors(self.hass, data)
                 if not errors:
                     return self.async_update_reload_and_abort(entry, data_updates=updates)
                 user_input = updates  # the form shows the address as it was read
@@ -229,14 +236,20 @@ class SwitchvoxConfigFlow(ConfigFlow, domain=DOMAIN):
                 RECONFIGURE_SCHEMA, user_input or entry.data
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
 
 class SwitchvoxOptionsFlow(OptionsFlowWithReload):
-    """Choose which extensions to watch (the PBX must allow each) and what Assist may dial."""
+    """Choose which extensions to watch (the PBX must allow each) and what Assist may dial.
+
+    Only an added extension needs the PBX: removals and the Assist setting save at once, and an
+    added extension the PBX cannot be asked about now is saved unchecked (the next session
+    subscribes to it; the refused-extensions repair issue names it if the PBX refuses).
+    """
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the extensions to watch, checked by subscribing to them."""
+        """Ask for the extensions to watch; check the added ones with the PBX if it answers."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"extensions": ""}
         current = list(watched_extensions(self.config_entry))
@@ -250,9 +263,9 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
             elif invalid:
                 errors[CONF_EXTENSIONS] = "invalid_extension"
                 placeholders["extensions"] = ", ".join(invalid)
-            else:
-                errors, found = await self._async_check_extensions(extensions)
-                placeholders.update(found)
+            elif refused := await self._async_refused([e for e in extensions if e not in current]):
+                errors[CONF_EXTENSIONS] = "not_authorized"
+                placeholders["extensions"] = ", ".join(refused)
             if not errors:
                 return self.async_create_entry(
                     data={CONF_EXTENSIONS: extensions, CONF_ASSIST_ANY_NUMBER: any_number}
@@ -270,21 +283,29 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
             step_id="init", data_schema=schema, errors=errors, description_placeholders=placeholders
         )
 
-    async def _async_check_extensions(
-        self, extensions: Sequence[str]
-    ) -> tuple[dict[str, str], dict[str, str]]:
-        """Check the PBX lets the login watch ``extensions``, on the live session if it is up.
+    async def _async_refused(self, added: Sequence[str]) -> tuple[str, ...]:
+        """Return the added extensions the PBX refuses to let the login watch.
 
-        One login has one session: a second one just to check would be a second login.
+        Asked on the live session when it is up (one login has one session: a second one just
+        to check would be a second login), else on a short-lived one. A PBX that cannot be asked
+        now refuses nothing: the next session checks.
         """
+        if not added:
+            return ()
         entry = self.config_entry
-        if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
-            try:
-                refused = await entry.runtime_data.client.subscribe_permitted(extensions)
-            except SwitchvoxError:
-                LOGGER.debug("Checking on the live session failed; trying a session of its own")
-            else:
-                if refused:
-                    return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(refused)}
-                return {}, {}
-        return await async_validate_errors(self.hass, entry.data, extensions)
+        try:
+            if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
+                refused: tuple[str, ...] = await entry.runtime_data.client.subscribe_permitted(
+                    added
+                )
+                return refused
+            await async_validate(self.hass, entry.data, added)
+        except RefusedExtensionsError as err:
+            return err.extensions
+        except SwitchvoxError as err:
+            LOGGER.debug("Saving %s unchecked, the PBX cannot tell now: %s", added, err)
+        except Exception:  # noqa: BLE001 - a bug must not keep the user from saving
+            LOGGER.exception(
+                "Unexpected error while checking extensions %s; saved unchecked", added
+            )
+        return ()

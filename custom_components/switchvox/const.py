@@ -26,6 +26,9 @@ ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_EXTENSION: Final = "extension"
 ATTR_CONVERGED_DEVICE_ID: Final = "converged_device_id"
 ATTR_DIAL_DATA: Final = "dial_data"
+# The key Home Assistant adds to the dial data of the calls it places, so that their legs are
+# known as its own when they ring unanswered (never a missed call). Not shown in attributes.
+DIAL_DATA_MARK: Final = "home_assistant"
 
 # Dial targets: digits, '*', '#', and a leading '+' for external numbers.
 EXTENSION_PATTERN: Final = r"^\+?[0-9*#]{1,32}$"

@@ -18,7 +18,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import CONF_EXTENSION, DOMAIN, EVENT_SWITCHVOX, LOGGER
+from .const import CONF_EXTENSION, DIAL_DATA_MARK, DOMAIN, EVENT_SWITCHVOX, LOGGER
 from .helpers import (
     client_from_config,
     extension_device_key,
@@ -36,6 +36,7 @@ from .rtapi import (
     Line,
     LineChange,
     SwitchvoxError,
+    SwitchvoxRpcError,
     SwitchvoxSession,
     needs_user_action,
 )
@@ -87,7 +88,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         self._line_listeners: dict[str | None, list[LineListener]] = {}
         self._devices = dr.async_get(hass)
         # The callers to call back (the to-do platform shows them): fed by every line and dial.
-        self.missed_calls = MissedCalls(hass, entry.entry_id)
+        self.missed_calls = MissedCalls(hass, entry.entry_id, entry.data[CONF_EXTENSION])
         self.async_add_line_listener(self.missed_calls.async_handle_line_update)
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
@@ -132,14 +133,24 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         converged_device_id: str | None = None,
         dial_data: Mapping[str, Any] | None = None,
     ) -> None:
-        """Place a call from the logged-in extension."""
+        """Place a call from the logged-in extension, marked as ours in its dial data.
+
+        Its legs may ring before the PBX answers the request: the list knows of the call first.
+        """
         if not self.connected:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="not_connected",
                 translation_placeholders={"host": self.host},
             )
-        await self.client.dial(extension, converged_device_id, dial_data)
+        self.missed_calls.async_handle_dialing(extension)
+        try:
+            await self.client.dial(
+                extension, converged_device_id, {**(dial_data or {}), DIAL_DATA_MARK: True}
+            )
+        except SwitchvoxRpcError:  # refused: no call (one timed out may still be placed)
+            self.missed_calls.async_handle_dial_failed(extension)
+            raise
         self.missed_calls.async_handle_dialed(extension)
 
     @callback

@@ -46,6 +46,17 @@ class SwitchvoxCallEvent(SwitchvoxLineEntity, EventEntity):
         {"unique_id", "caller_name", "caller_number", "direction", "dial_data"}
     )
 
+    @property
+    def available(self) -> bool:
+        """Return whether the PBX lets us watch this extension, whether or not it is connected.
+
+        The state is the time of the last call event, as true while the PBX is away as before.
+        Unavailable and back at each reconnect, it wrote a state change the logbook shows as
+        that last event again ("Call Missed"), stamped with the reconnect time. The line sensor
+        and the connection sensor say that the PBX is away.
+        """
+        return self.extension not in self.coordinator.session.refused
+
     @callback
     @override
     def _handle_line_update(self, update: LineUpdate | None) -> None:

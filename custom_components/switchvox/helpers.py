@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import wraps
+import re
 from typing import Any, NoReturn
 
 from homeassistant.config_entries import ConfigEntry
@@ -17,7 +18,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from .const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN, EXTENSION_PATTERN
 from .issues import user_action_key
 from .rtapi import (
     SwitchvoxClient,
@@ -27,6 +28,15 @@ from .rtapi import (
     is_refused_login,
     needs_user_action,
 )
+
+# What people put between the digits of a number: "+1 (212) 555-0142", "212.555.0142".
+_SEPARATORS = re.compile(r"[ \-().]")
+
+
+def dialable_number(text: str) -> str | None:
+    """Return a number as people write it, as the PBX dials it; None when it is no number."""
+    number = _SEPARATORS.sub("", text)
+    return number if re.fullmatch(EXTENSION_PATTERN, number) else None
 
 
 def client_from_config(hass: HomeAssistant, data: Mapping[str, Any]) -> SwitchvoxClient:

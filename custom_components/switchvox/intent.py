@@ -8,7 +8,6 @@ turned on "Assist may dial any number" in the entry's options.
 
 from __future__ import annotations
 
-import re
 from typing import override
 
 from homeassistant.core import HomeAssistant
@@ -16,12 +15,11 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent, translation
 import voluptuous as vol
 
-from .const import CONF_ASSIST_ANY_NUMBER, DOMAIN, EXTENSION_PATTERN
+from .const import CONF_ASSIST_ANY_NUMBER, DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
-from .helpers import switchvox_exception_handler
+from .helpers import dialable_number, switchvox_exception_handler
 
 INTENT_DIAL = "SwitchvoxDial"
-_SEPARATORS = re.compile(r"[\s\-().]")
 
 
 async def async_setup_intents(hass: HomeAssistant) -> None:
@@ -62,32 +60,40 @@ class DialIntentHandler(intent.IntentHandler):
 
     @override
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        """Resolve the target to an entry and a number, then place the call there."""
+        """Resolve the target to an entry and a number, then place the call there.
+
+        A refusal is an error response that says why, not an ``IntentHandleError``: Home
+        Assistant's own agent logs that as an error and replaces its text with a generic one.
+        """
         hass = intent_obj.hass
         language = intent_obj.language
         slots = self.async_validate_slots(intent_obj.slots)
         target: str = slots["target"]["value"].strip()
         entries: list[SwitchvoxConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
         if not entries:
-            raise await _error(hass, language, "no_loaded_entry")
+            return await _refusal(intent_obj, "no_loaded_entry")
         coordinators = [entry.runtime_data for entry in entries]
-        number = _SEPARATORS.sub("", target)
-        if re.fullmatch(EXTENSION_PATTERN, number):
+        number = dialable_number(target)
+        if number is not None:
             if len(coordinators) > 1:
-                raise await _error(hass, language, "assist_number_ambiguous")
+                return await _refusal(intent_obj, "assist_number_ambiguous")
             coordinator = coordinators[0]
             if number not in coordinator.extensions and not coordinator.config_entry.options.get(
                 CONF_ASSIST_ANY_NUMBER, False
             ):
-                raise await _error(hass, language, "assist_number_not_allowed", number=number)
+                return await _refusal(intent_obj, "assist_number_not_allowed", number=number)
         elif (found := find_by_name(coordinators, target)) is not None:
             coordinator, number = found
         else:
-            raise await _error(hass, language, "assist_unknown_name", name=target)
+            return await _refusal(intent_obj, "assist_unknown_name", name=target)
         try:
             await switchvox_exception_handler(coordinator.async_dial)(number)
         except HomeAssistantError as err:
-            raise intent.IntentHandleError(str(err)) from err
+            if err.translation_key is None:
+                raise
+            return await _refusal(
+                intent_obj, err.translation_key, **(err.translation_placeholders or {})
+            )
         response = intent_obj.create_response()
         response.async_set_speech(await _translate(hass, language, "assist_calling", target=target))
         return response
@@ -100,8 +106,13 @@ async def _translate(hass: HomeAssistant, language: str, key: str, **placeholder
     return message.format(**placeholders)
 
 
-async def _error(
-    hass: HomeAssistant, language: str, key: str, **placeholders: str
-) -> intent.IntentHandleError:
-    """Return an intent error with a translated message."""
-    return intent.IntentHandleError(await _translate(hass, language, key, **placeholders))
+async def _refusal(
+    intent_obj: intent.Intent, key: str, **placeholders: str
+) -> intent.IntentResponse:
+    """Return an error response that says, in the user's language, why nothing was dialed."""
+    response = intent_obj.create_response()
+    response.async_set_error(
+        intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+        await _translate(intent_obj.hass, intent_obj.language, key, **placeholders),
+    )
+    return response

@@ -12,7 +12,7 @@ from typing import Any
 
 from homeassistant.core import Context
 
-from .const import DIRECTION_OPTIONS, LINE_STATUS_OPTIONS
+from .const import DIAL_DATA_MARK, DIRECTION_OPTIONS, LINE_STATUS_OPTIONS
 from .rtapi import LineChange, LineState
 
 
@@ -51,8 +51,16 @@ def call_details(state: LineState) -> dict[str, Any]:
     return {
         "unique_id": state.unique_id,
         **caller_details(state),
-        "dial_data": dict(state.dial_data) if state.dial_data is not None else None,
+        "dial_data": shown_dial_data(state),
     }
+
+
+def shown_dial_data(state: LineState | None) -> dict[str, Any] | None:
+    """Return a channel's dial data as the user gave it: without the mark of our own calls."""
+    if state is None or state.dial_data is None:
+        return None
+    data = {key: value for key, value in state.dial_data.items() if key != DIAL_DATA_MARK}
+    return data or None
 
 
 def event_data(update: LineUpdate, device_id: str | None, entry_id: str) -> dict[str, Any]:

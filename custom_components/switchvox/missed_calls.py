@@ -3,7 +3,8 @@
 A call that rang on a watched line and ended unanswered becomes one item to call back. Several
 phones reporting ``missed`` for one call (a ring group, a queue) make one item; a later missed
 call from the same number counts on the open item; the number being answered on any watched
-line, or dialed with ``switchvox.dial``, completes it. See the README's "Missed calls".
+line, or dialed with ``switchvox.dial``, completes it. The calls Home Assistant places itself
+never make one. See the README's "Missed calls".
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import DIAL_DATA_MARK, DOMAIN
 from .line_events import LineUpdate
-from .rtapi import CallEvent
+from .rtapi import CallEvent, LineChange
 
 STORAGE_VERSION: Final = 1
 # The newest items stay; older ones are dropped, open or not.
@@ -32,6 +33,9 @@ RING_GROUP_GRACE: Final = timedelta(seconds=3)
 # Channels seen ringing and numbers seen answered, remembered for the ring-group rules above.
 MAX_TRACKED: Final = 256
 SAVE_DELAY: Final = 1.0
+# How long after Home Assistant dialed a number a leg of that call may start ringing: the login
+# extension's phone rings first, and the number only once it is picked up.
+PLACED_WINDOW: Final = timedelta(minutes=2)
 _SEPARATORS: Final = re.compile(r"[\s\-().]")
 
 
@@ -140,8 +144,9 @@ class _Bounded[KeyT]:
 class MissedCalls:
     """The missed calls of one entry, newest first, saved to a ``Store`` after each change."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry_id: str, login_extension: str) -> None:
         self.hass = hass
+        self.login_extension = login_extension
         self.store: Store[StoredData] = Store(
             hass, STORAGE_VERSION, storage_key(entry_id), private=True
         )
@@ -150,6 +155,8 @@ class MissedCalls:
         self.clock: Callable[[], datetime] = dt_util.utcnow
         self._ringing: _Bounded[tuple[str, str]] = _Bounded()
         self._answered: _Bounded[str] = _Bounded()
+        # Numbers Home Assistant dialed, and when.
+        self._placed: _Bounded[str] = _Bounded()
         self._listeners: list[Callable[[Context | None], None]] = []
         self._unsaved = False
 
@@ -218,8 +225,42 @@ class MissedCalls:
         answered = self._answered.times.get(number) if number is not None else None
         if answered is not None and answered >= started:
             return  # answered on another watched line while this phone rang: not missed
+        if self._placed_here(change, started):
+            return
         self._add(number, caller.name if caller else None, change.extension, started, now)
         self._changed(update.context)
+
+    def _placed_here(self, change: LineChange, started: datetime) -> bool:
+        """Return whether a channel is a leg of a call Home Assistant placed.
+
+        Marked in its dial data (the login extension's leg, if the PBX echoes it), or, when the
+        PBX dropped the dial data: the dialed extension rung by the login extension, or the
+        login extension rung with the dialed number, soon after the dial.
+        """
+        state = change.state
+        if state.dial_data is not None and state.dial_data.get(DIAL_DATA_MARK) is True:
+            return True
+        caller = normalize_number(state.caller.number if state.caller else None)
+        if caller == self.login_extension:
+            number: str | None = change.extension
+        elif change.extension == self.login_extension:
+            number = caller
+        else:
+            return False
+        placed = self._placed.times.get(number) if number is not None else None
+        return placed is not None and placed <= started <= placed + PLACED_WINDOW
+
+    @callback
+    def async_handle_dialing(self, number: str) -> None:
+        """Note that Home Assistant is dialing ``number``: its legs are no missed calls."""
+        if (normalized := normalize_number(number)) is not None:
+            self._placed.put(normalized, self.clock())
+
+    @callback
+    def async_handle_dial_failed(self, number: str) -> None:
+        """Forget a dial the PBX did not place."""
+        if (normalized := normalize_number(number)) is not None:
+            self._placed.times.pop(normalized, None)
 
     @callback
     def async_handle_dialed(self, number: str) -> None:

@@ -15,7 +15,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import LINE_STATUS_OPTIONS
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .entity import SwitchvoxLineEntity
-from .line_events import caller_details
+from .line_events import caller_details, shown_dial_data
 
 PARALLEL_UPDATES = 0
 
@@ -96,6 +96,6 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
             **caller_details(state),
             "call_start": call_start.isoformat() if call_start else None,
             "active_channels": count,
-            "dial_data": dict(state.dial_data) if state and state.dial_data else None,
+            "dial_data": shown_dial_data(state),
         }
         return self._attributes

@@ -15,12 +15,12 @@ from .const import (
     ATTR_CONVERGED_DEVICE_ID,
     ATTR_DIAL_DATA,
     ATTR_EXTENSION,
+    DIAL_DATA_MARK,
     DOMAIN,
-    EXTENSION_PATTERN,
     SERVICE_DIAL,
 )
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
-from .helpers import switchvox_exception_handler
+from .helpers import dialable_number, switchvox_exception_handler
 from .rtapi import MAX_DIAL_DATA_BYTES, MAX_DIAL_DATA_DEPTH, bounded_json_object
 
 
@@ -28,9 +28,9 @@ def _bounded_dial_data(value: dict[str, Any]) -> dict[str, Any]:
     """Accept dial data the PBX can store and the integration can show when it comes back.
 
     The same bound applies to dial data the PBX echoes (``bounded_json_object``): data the
-    action accepted is never dropped on its way back.
+    action accepted, with the mark of our own calls, is never dropped on its way back.
     """
-    if bounded_json_object(value) is None:
+    if bounded_json_object({**value, DIAL_DATA_MARK: True}) is None:
         raise vol.Invalid(
             f"dial_data must be a JSON object of at most {MAX_DIAL_DATA_BYTES} bytes "
             f"(as JSON) nesting at most {MAX_DIAL_DATA_DEPTH} levels"
@@ -38,12 +38,26 @@ def _bounded_dial_data(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _dialable_number(value: Any) -> str:
+    """Accept a number as people type it ("+1 555 000-2222"); name the field as the UI does.
+
+    YAML reads ``extension: 102`` as an integer; a float ("102.5") is no number to dial.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise vol.Invalid('Number must be text, such as "102" or "+1 212 555 0142"')
+    text = str(value).strip()
+    if (number := dialable_number(text)) is None:
+        raise vol.Invalid(
+            f"Number {text[:40]!r} cannot be dialed: use digits, *, # and a leading + "
+            "(spaces, dashes, dots and parentheses are ignored)"
+        )
+    return number
+
+
 DIAL_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_EXTENSION): vol.All(
-            cv.string, vol.Strip, vol.Match(EXTENSION_PATTERN, msg="not a dialable number")
-        ),
+        vol.Required(ATTR_EXTENSION): _dialable_number,
         vol.Optional(ATTR_CONVERGED_DEVICE_ID): vol.All(cv.string, vol.Length(min=1, max=128)),
         vol.Optional(ATTR_DIAL_DATA): vol.All(dict, _bounded_dial_data),
     }

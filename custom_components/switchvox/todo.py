@@ -21,6 +21,7 @@ from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry
 from .entity import pbx_device_info
 from .missed_calls import MissedCall, MissedCalls
+from .rtapi import caller_id_name
 
 PARALLEL_UPDATES = 1
 
@@ -103,7 +104,8 @@ class SwitchvoxMissedCallsList(TodoListEntity):
     def _item(self, call: MissedCall) -> TodoItem:
         """Return the to-do item of one missed call."""
         texts = self._texts
-        caller = call.name or call.number
+        # Items stored before a placeholder was known as one show the number too.
+        caller = caller_id_name(call.name) or call.number
         summary = call.summary or (
             texts["missed_call_summary"].format(caller=caller)
             if caller

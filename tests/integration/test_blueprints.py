@@ -159,13 +159,13 @@ async def test_missed_call_call_back(
     hass.bus.async_fire("mobile_app_notification_action", {"action": button["action"]})
     await settle(lambda: any(method == "dial" for method, _ in simulator.requests))
     dial = next(params for method, params in simulator.requests if method == "dial")
-    assert dial == {"extension": "+12125550142"}  # the "+" kept
+    assert dial["extension"] == "+12125550142"  # the "+" kept
     await settle(lambda: state_of(hass, LINE_101) in ("starting", "calling"))
 
     # Without a number there is nothing to call back: a notification without a button.
-    uid = await ring(hass, simulator, "102", caller_name="Withheld")
+    uid = await ring(hass, simulator, "102", caller_name="Front Desk")
     await simulator.hang_up(uid)
     await settle(lambda: len(notified) == 2)
-    assert notified[1].data["message"] == "Withheld called extension 102"
+    assert notified[1].data["message"] == "Front Desk called extension 102"
     assert notified[1].data["data"]["actions"] == []
     await wait(hass, 3600)  # the first run's button expires: nothing left waiting

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -10,9 +11,10 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, issue_registry as ir, translation
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.switchvox.config_flow import _normalize
 from custom_components.switchvox.const import (
@@ -106,6 +108,28 @@ async def test_user_flow_login_not_authorized(
         result["flow_id"], _user_input(simulator)
     )
     assert result["errors"] == {"base": "not_authorized"}
+    assert result["description_placeholders"] == {"extensions": "101"}
+
+
+async def test_reauth_and_reconfigure_not_authorized(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Reauth and reconfigure name the extension the PBX does not allow, too."""
+    simulator.set_error("login", -32001, "Realtime API not allowed")
+    result = await init_integration.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: PASSWORD}
+    )
+    assert result["errors"] == {"base": "not_authorized"}
+    assert (result["description_placeholders"] or {}).get("extensions") == "101"
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_HOST: "127.0.0.1", CONF_PORT: simulator.port, CONF_SSL: False, CONF_VERIFY_SSL: True},
+    )
+    assert result["errors"] == {"base": "not_authorized"}
+    assert result["description_placeholders"] == {"extensions": "101"}
+    simulator.set_error("login", None)
 
 
 async def test_user_flow_already_configured(
@@ -242,20 +266,78 @@ async def test_options_flow(
     assert hass.states.get("sensor.extension_103_line") is not None
 
 
-async def test_options_flow_cannot_connect(
+async def _pbx_down(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, entry: MockConfigEntry
+) -> None:
+    """Take the PBX off the network (connections refused) and wait for the entry to notice."""
+    await simulator.set_listening(False)
+    await simulator.drop_connections()
+    coordinator = entry.runtime_data
+    await wait_for(hass, lambda: not coordinator.connected)
+
+
+async def test_options_save_while_the_pbx_is_down(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
-    """Options show a connection error when the PBX is unreachable."""
+    """Removing an extension and the Assist setting need no PBX: they save at once."""
+    await _pbx_down(hass, simulator, init_integration)
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101"], CONF_ASSIST_ANY_NUMBER: True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options == {CONF_EXTENSIONS: ["101"], CONF_ASSIST_ANY_NUMBER: True}
+    assert not [method for method, _ in simulator.requests if method == "subscribe"][1:]
+    await hass.async_block_till_done()
+    await simulator.set_listening(True)
+
+
+async def test_options_added_extension_checked_by_the_next_session(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """An extension added while the PBX is down is saved; the next session's refusal is an issue."""
+    simulator.revoke_watch("101", "104")
+    simulator.set_accepting(False)  # every handshake refused (HTTP 503)
+    await simulator.drop_connections()
+    await wait_for(hass, lambda: not init_integration.runtime_data.connected)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101", "102", "104"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_integration.options[CONF_EXTENSIONS] == ["101", "102", "104"]
+    await hass.async_block_till_done()
+    simulator.set_accepting(True)
+    issue_id = f"extensions_not_authorized_{init_integration.entry_id}"
+
+    # The reload found the PBX down: Home Assistant retries the setup; its time comes now.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=30))
+    await wait_for(hass, lambda: issue_registry.async_get_issue(DOMAIN, issue_id) is not None)
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["extensions"] == "104"
+    assert hass.states.get("sensor.extension_102_line").state == "idle"  # type: ignore[union-attr]
+
+
+async def test_options_added_extension_checked_when_the_pbx_answers(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """With the session down but the PBX answering, an added extension is checked at once."""
+    simulator.revoke_watch("101", "104")
     simulator.set_accepting(False)
     await simulator.drop_connections()
-    coordinator = init_integration.runtime_data
-    await wait_for(hass, lambda: not coordinator.connected)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_EXTENSIONS: ["101"]}
-    )
-    assert result["errors"] == {"base": "cannot_connect"}
+    await wait_for(hass, lambda: not init_integration.runtime_data.connected)
     simulator.set_accepting(True)
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101", "104"]}
+    )
+    assert result["errors"] == {CONF_EXTENSIONS: "not_authorized"}
+    assert result["description_placeholders"] == {"extensions": "104"}
 
 
 @pytest.mark.parametrize("simulator_options", [{"tls": True}])
@@ -459,3 +541,27 @@ async def test_reconfigure_pasted_address(
     assert init_integration.data[CONF_SSL] is False
     assert init_integration.data[CONF_PASSWORD] == PASSWORD
     await hass.async_block_till_done()
+
+
+async def test_options_mistyped_extension_is_not_called_a_permission_problem(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """A PBX refuses an extension that does not exist as it refuses a permission (-32001).
+
+    The message the form shows covers both; so does the repair issue of a running entry.
+    """
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_EXTENSIONS: ["101", "107"]}
+    )
+    assert result["errors"] == {CONF_EXTENSIONS: "not_authorized"}
+    placeholders = result["description_placeholders"] or {}
+    strings = await translation.async_get_translations(hass, "en", "options", {DOMAIN})
+    shown = strings[f"component.{DOMAIN}.options.error.not_authorized"].format(**placeholders)
+    assert "107" in shown
+    assert "does not exist" in shown
+    assert "permission" in shown
+    issues = await translation.async_get_translations(hass, "en", "issues", {DOMAIN})
+    issue = issues[f"component.{DOMAIN}.issues.extensions_not_authorized.description"]
+    assert "does not exist" in issue
+    assert "permission" in issue

@@ -39,7 +39,8 @@ async def test_dial(
     assert line.attributes["dial_data"] == {"source": "doorbell"}
     await wait_for(hass, lambda: state_of(hass, "sensor.extension_102_line") == "ringing")
     dial = next(params for method, params in simulator.requests if method == "dial")
-    assert dial == {"extension": "102", "dialData": {"source": "doorbell"}}
+    # The mark of Home Assistant's own calls (no missed call) rides along, and is not shown.
+    assert dial == {"extension": "102", "dialData": {"source": "doorbell", "home_assistant": True}}
 
 
 async def test_dial_without_entry_id_and_converged_device(
@@ -48,7 +49,42 @@ async def test_dial_without_entry_id_and_converged_device(
     """With one loaded entry the entry id is optional; convergedDeviceId is passed on."""
     await _dial(hass, extension="+15551234", converged_device_id="cd-7")
     dial = next(params for method, params in simulator.requests if method == "dial")
-    assert dial == {"extension": "+15551234", "convergedDeviceId": "cd-7"}
+    assert dial == {
+        "extension": "+15551234",
+        "convergedDeviceId": "cd-7",
+        "dialData": {"home_assistant": True},
+    }
+
+
+@pytest.mark.parametrize(
+    ("typed", "dialed"),
+    [
+        ("+1 555 000 2222", "+15550002222"),
+        ("(212) 555-0142", "2125550142"),
+        ("212.555.0142", "2125550142"),
+        (" 1-0-2 ", "102"),
+        ("*97", "*97"),
+    ],
+)
+async def test_dial_number_as_typed(
+    hass: HomeAssistant,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    typed: str,
+    dialed: str,
+) -> None:
+    """Spaces, dashes, dots and parentheses are dropped, as Assist does."""
+    await _dial(hass, extension=typed)
+    dial = next(params for method, params in simulator.requests if method == "dial")
+    assert dial["extension"] == dialed
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_dial_refusal_names_the_field_and_value(hass: HomeAssistant) -> None:
+    """A number that cannot be dialed is refused naming the field as shown ("Number") and it."""
+    with pytest.raises(vol.Invalid) as err:
+        await _dial(hass, extension="+1 555 CALL-NOW")
+    assert "Number '+1 555 CALL-NOW' cannot be dialed" in str(err.value)
 
 
 @pytest.mark.usefixtures("init_integration")

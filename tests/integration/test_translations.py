@@ -6,11 +6,17 @@ import json
 from pathlib import Path
 import re
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import translation
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchvox.const import DIRECTION_OPTIONS
+from custom_components.switchvox.const import DIRECTION_OPTIONS, DOMAIN
 from custom_components.switchvox.rtapi.lines import CallEvent
 from custom_components.switchvox.sensor import LINE_STATUS_DESCRIPTION
+from switchvox_simulator import SwitchvoxSimulator
+
+from .helpers import state_of, wait_for
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "switchvox"
 
@@ -76,3 +82,36 @@ def test_assist_and_setup_messages_exist() -> None:
         "api_not_allowed",
     ):
         assert "message" in exceptions[key]
+
+
+def test_verify_ssl_says_it_needs_https() -> None:
+    """The certificate box stays on the form for http:// too: its description says it is unused."""
+    steps = _load("strings.json")["config"]
+    assert isinstance(steps, dict)
+    for step in ("user", "reconfigure"):
+        description = steps["step"][step]["data_description"]["verify_ssl"]
+        assert "Without HTTPS" in description
+        assert "no effect" in description
+
+
+async def test_call_event_attributes_are_translated(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """Every attribute of the call event is named, and its direction shown as the sensor's is.
+
+    The frontend names attributes and their values from these texts; without them the event's
+    details showed "Direction: to_pbx" where the line sensor shows "Incoming".
+    """
+    uid = await simulator.ring("102", caller_name="Maria Gonzalez", caller_number="2125550142")
+    await wait_for(hass, lambda: state_of(hass, "event.extension_102_call") != "unknown")
+    await simulator.hang_up(uid)
+    state = hass.states.get("event.extension_102_call")
+    assert state is not None
+    strings = await translation.async_get_translations(hass, "en", "entity", {DOMAIN})
+    prefix = f"component.{DOMAIN}.entity.event.call.state_attributes"
+    for attribute in set(state.attributes) - {"event_types", "friendly_name", "event_type"}:
+        assert f"{prefix}.{attribute}.name" in strings, attribute
+    sensor = f"component.{DOMAIN}.entity.sensor.line_status.state_attributes.direction.state"
+    for value in DIRECTION_OPTIONS.values():
+        assert strings[f"{prefix}.direction.state.{value}"] == strings[f"{sensor}.{value}"]
+    assert strings[f"{prefix}.direction.state.{state.attributes['direction']}"] == "Incoming"

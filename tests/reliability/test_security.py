@@ -308,11 +308,15 @@ async def test_dial_input_refused(hass: HomeAssistant, data: dict[str, Any]) -> 
 async def test_dial_data_at_the_limit_is_accepted(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: Any
 ) -> None:
-    """Dial data of exactly the limit (compact JSON bytes) passes and reaches the PBX intact."""
-    dial_data = {"blob": "x" * (MAX_DIAL_DATA_BYTES - 11)}
-    assert len(json.dumps(dial_data, separators=(",", ":"))) == MAX_DIAL_DATA_BYTES
+    """Dial data of exactly the limit (compact JSON bytes) passes and reaches the PBX intact.
+
+    The limit counts the mark Home Assistant adds to its own calls: it comes back too.
+    """
+    dial_data = {"blob": "x" * (MAX_DIAL_DATA_BYTES - 11 - len(',"home_assistant":true'))}
+    sent = {**dial_data, "home_assistant": True}
+    assert len(json.dumps(sent, separators=(",", ":"))) == MAX_DIAL_DATA_BYTES
     await hass.services.async_call(
         DOMAIN, SERVICE_DIAL, {"extension": " 102 ", "dial_data": dial_data}, blocking=True
     )
     dial = next(params for method, params in simulator.requests if method == "dial")
-    assert dial == {"extension": "102", "dialData": dial_data}
+    assert dial == {"extension": "102", "dialData": sent}

@@ -33,6 +33,7 @@ from .models import (
     Remote,
     RpcResponse,
     bounded_json_object,
+    caller_id_name,
     parse_timestamp,
 )
 from .session import (
@@ -79,6 +80,7 @@ __all__ = [
     "SwitchvoxTLSError",
     "SwitchvoxTimeoutError",
     "bounded_json_object",
+    "caller_id_name",
     "is_refused_login",
     "needs_user_action",
     "parse_timestamp",

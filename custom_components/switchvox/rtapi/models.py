@@ -54,6 +54,39 @@ _REMOTE_NUMBER_KEYS: Final = (
     "extension",
 )
 
+# What carriers and Asterisk-based PBXs put in the caller-id name when they have none (compared
+# case-folded, spaces collapsed, brackets and punctuation around it dropped). A US carrier's
+# "CELL PHONE   NY" and "WIRELESS CALLER" name a kind of line and maybe a state, not a person.
+_NO_NAME_TEXTS: Final = frozenset(
+    {
+        "unknown",
+        "unknown caller",
+        "unknown name",
+        "unknown number",
+        "unavailable",
+        "name unavailable",
+        "anonymous",
+        "private",
+        "private caller",
+        "private name",
+        "private number",
+        "restricted",
+        "blocked",
+        "withheld",
+        "no caller id",
+        "no caller id name",
+        "caller id blocked",
+        "out of area",
+        "toll free",
+        "asterisk",
+        "o",
+        "p",
+    }
+)
+_NO_NAME_KINDS: Final = re.compile(r"(?:cell phone|wireless caller)(?: [a-z]{2})?")
+_NAME_TRIM: Final = " \"'<>()[]{}.,:;-_*"
+_LETTER: Final = re.compile(r"[^\W\d_]")
+
 
 class LineStatus(StrEnum):
     """Status of one channel, as the PBX names it."""
@@ -151,12 +184,33 @@ class Remote:
         """Parse a remote object; ``None`` when it is not an object."""
         if not isinstance(data, dict):
             return None
-        name = _first_text(data, _REMOTE_NAME_KEYS)
+        name = caller_id_name(_first_text(data, _REMOTE_NAME_KEYS))
         number = _first_text(data, _REMOTE_NUMBER_KEYS)
         if isinstance(account := data.get("account"), dict):
-            name = name or _text(account.get("displayName", account.get("name")))
+            name = name or caller_id_name(_text(account.get("displayName", account.get("name"))))
             number = number or _text(account.get("extension"))
         return cls(name=name, number=number)
+
+
+def caller_id_name(name: str | None) -> str | None:
+    """Return a caller-id name that names someone, or None for a placeholder.
+
+    Carriers and PBXs fill the name in when they have none: "Unknown", "Anonymous",
+    "WIRELESS CALLER", "CELL PHONE   CA", the number itself. Shown as a name, they hide the
+    number that can be called back.
+    """
+    if name is None:
+        return None
+    folded = name.casefold().strip(_NAME_TRIM)
+    if "  " in folded or "\t" in folded:
+        folded = " ".join(folded.split())
+    if (
+        folded in _NO_NAME_TEXTS
+        or not _LETTER.search(folded)  # a number, or punctuation
+        or (folded[:1] in ("c", "w") and _NO_NAME_KINDS.fullmatch(folded))
+    ):
+        return None
+    return name
 
 
 @dataclass(frozen=True, slots=True)
