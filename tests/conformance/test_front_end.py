@@ -136,6 +136,7 @@ async def test_ping_flood_refused(
         ("null", DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT),
         ("true", DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT),
     ],
+    ids=lambda value: value[:12] if isinstance(value, str) else None,
 )
 async def test_ping_values_bounded(
     server: Server,
@@ -226,7 +227,7 @@ async def test_burst_does_not_hold_the_loop(server: Server, transport: Transport
     assert steps.ids == [params["uniqueId"] for _, params in burst]
     assert steps.last == {"101": "onHold", "102": "idle"}
     assert steps.most <= PACKETS_PER_STEP
-    assert steps.longest < 0.25  # generous: ours take a few ms; a loaded machine stretches them
+    assert steps.longest < 0.5  # generous: ours take a few ms; a loaded machine stretches them
 
 
 # -- socket.io's disconnect, and broken long-polling payloads ------------------------------------
@@ -285,6 +286,7 @@ def notification(unique_id: str) -> str:
         # A length that is no number: what follows cannot be delimited.
         (text_payload([notification("a"), notification("b")]) + b"x:3" + text_payload(["3"]), 1, 0),
     ],
+    ids=["binary-not-utf8", "text-not-utf8", "text-truncated", "text-bad-length"],
 )
 async def test_broken_payload_drops_only_the_bad_packet(
     server: Server, front_end: FrontEnd, payload: bytes, malformed: int, not_utf8: int
