@@ -122,8 +122,8 @@ class FrontEnd:
                 raise web.HTTPServiceUnavailable
             return await self._pass_websocket(request)
         body = await request.read()
-        if request.method == "POST" and b":2" in body:
-            self.pings += body.count(b":2")
+        if request.method == "POST":
+            self.pings += _packets(body).count("2")
         if request.method == "GET" and "sid" in request.query and self.payloads:
             return web.Response(body=self.payloads.pop(0), content_type="text/plain")
         if self._http is None:
