@@ -503,6 +503,7 @@ def test_binary_payload() -> None:
         (b"1:3x:3", ["3"], 1, 0),  # no length
         (b"3", [], 1, 0),  # no colon
         (b"12345678901:3", [], 1, 0),  # a length beyond any bound
+        ("\u3a41\u01001:3".encode(), [], 1, 0),  # a colon's bytes astride two code units
         (b"2:\xff\xfe1:3", ["3"], 0, 1),  # not UTF-8: that packet alone
         (b"\x00\x01\xff3\x00\x05\xff3", ["3"], 1, 0),  # truncated binary
         (b"\x00\xff3", [], 1, 0),  # binary without a length
