@@ -47,7 +47,7 @@ LAYER_NAMES = {
     "state_writes": "state writes",
     "garbage_collection": "GC",
 }
-SCENARIOS = ("latency", "throughput", "scale", "reconnect", "recorder", "layers")
+SCENARIOS = ("latency", "throughput", "scale", "reconnect", "recorder", "layers", "burst")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class Plan:
     reconnect: Options
     recorder: Options
     layers: Options
+    burst: Options
 
 
 FULL = Plan(
@@ -81,6 +82,7 @@ FULL = Plan(
     reconnect={"extensions": 1000, "repeats": 3, "refused_for": 0.0},
     recorder={"extensions": 100, "rate": 200, "calls": 600, "warmup_calls": 100},
     layers={"extensions": 1000, "rate": 4000, "seconds": 4.0},
+    burst={"extensions": 1000, "counts": [3000, 5000]},
 )
 
 SMOKE = Plan(
@@ -99,6 +101,7 @@ SMOKE = Plan(
     reconnect={"extensions": 10, "repeats": 1, "refused_for": 0.0},
     recorder={"extensions": 10, "rate": 200, "calls": 40, "warmup_calls": 10},
     layers={"extensions": 50, "rate": 1000, "seconds": 0.5},
+    burst={"extensions": 50, "counts": [500]},
 )
 
 
@@ -187,6 +190,15 @@ async def _serve(
             first=int(message["first"]),
         )
         return calls.as_dict()
+    if op == "burst":
+        count = int(message["extensions"])
+        generator = generators.get(count)
+        if generator is None:
+            generator = generators[count] = LoadGenerator(sim, watched[:count])
+        burst = int(message["count"])
+        # Due all at once, sent in one go: no pause between the notifications.
+        sent = await generator.stream(burst * 1000.0, 0.001, batch_max=burst)
+        return sent.as_dict()
     if op == "outage":
         sim.set_accepting(False)
         await sim.drop_connections()
@@ -324,6 +336,26 @@ async def run_all(plan: Plan, only: set[str], log: Callable[[str], None]) -> dic
                 for key in ("total_us", "garbage_collection_us")
             },
         }
+    if "burst" in only:
+        burst_runs = await repeat("burst", plan.burst)
+        results["burst"] = {
+            "options": plan.burst,
+            "runs": burst_runs,
+            **{
+                str(count): {
+                    key: _medians(burst_runs, str(count), key)
+                    for key in (
+                        "longest_step_ms",
+                        "longest_step_cpu_ms",
+                        "longest_step_cpu_without_gc_ms",
+                        "longest_gc_ms",
+                        "all_right_s",
+                    )
+                }
+                | {"received": min(run[str(count)]["received"] for run in burst_runs)}
+                for count in plan.burst["counts"]
+            },
+        }
     return results
 
 
@@ -457,6 +489,26 @@ def table(results: dict[str, Any], *, smoke: bool) -> list[tuple[str, str, str, 
                 "",
             )
         )
+    if burst := results.get("burst"):
+        for count in burst["options"]["counts"]:
+            figures = burst[str(count)]
+            rows.append(
+                (
+                    f"burst of {count:,} notifications at once,"
+                    f" {burst['options']['extensions']} extensions",
+                    f"longest loop step {figures['longest_step_ms']:.1f} ms"
+                    f" (CPU {figures['longest_step_cpu_ms']:.1f} ms, without GC"
+                    f" {figures['longest_step_cpu_without_gc_ms']:.1f} ms),"
+                    f" every line right after {figures['all_right_s']:.2f} s",
+                    f"{figures['received']:,.0f} of {count:,} states written;"
+                    f" longest GC pause {figures['longest_gc_ms']:.1f} ms",
+                    target(
+                        "step CPU without GC <= 50 ms:",
+                        figures["longest_step_cpu_without_gc_ms"] <= 50
+                        and figures["received"] >= count,
+                    ),
+                )
+            )
     return rows
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import contextlib
 import gc
 import json
 import logging
@@ -717,6 +718,76 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
     }
 
 
+class LoopSteps:
+    """The longest event loop step while running: a task that comes back after every step.
+
+    Wall time (what a user waits, preemption by other processes included), the loop thread's
+    CPU time (what the step itself took), and that CPU time less garbage collections (which
+    collect Home Assistant's whole heap wherever they strike).
+    """
+
+    def __init__(self) -> None:
+        self.longest_ns = 0
+        self.longest_cpu_ns = 0
+        self.longest_cpu_without_gc_ns = 0
+        self.gc = GcPauses()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            wall, cpu, gc_ns = time.perf_counter_ns(), time.thread_time_ns(), self.gc.ns
+            await asyncio.sleep(0)
+            cpu = time.thread_time_ns() - cpu
+            self.longest_ns = max(self.longest_ns, time.perf_counter_ns() - wall)
+            self.longest_cpu_ns = max(self.longest_cpu_ns, cpu)
+            self.longest_cpu_without_gc_ns = max(
+                self.longest_cpu_without_gc_ns, cpu - (self.gc.ns - gc_ns)
+            )
+
+    async def close(self) -> None:
+        """Stop measuring."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.gc.close()
+
+
+async def scenario_burst(link: Link, port: int, opts: Options) -> dict[str, Any]:
+    """Notifications sent at once (a page to every phone): the longest loop step, time to all.
+
+    The simulator sends each burst without a pause, as fast as it can write; Home Assistant
+    must stay responsive (its longest loop step) and every line must end right (every
+    notification's state written: the last one of each line is its final state).
+    """
+    watched = extensions(opts["extensions"])
+    results: dict[str, Any] = {}
+    async with home_assistant() as hass:
+        await preload_integration(hass)
+        await setup_entry(hass, port, watched)
+        sensors = SensorSamples(hass)
+        await measured_stream(link, sensors.samples, 1000, 0.5, len(watched))
+        for count in opts["counts"]:
+            await asyncio.sleep(0.5)
+            sensors.samples.reset()
+            steps = LoopSteps()
+            sent = await link.call("burst", count=count, extensions=len(watched))
+            deadline = time.monotonic() + 60
+            while sensors.samples.count < sent["sent"] and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            await steps.close()
+            results[str(count)] = {
+                "sent": sent["sent"],
+                "received": sensors.samples.count,
+                "longest_step_ms": steps.longest_ns / 1e6,
+                "longest_step_cpu_ms": steps.longest_cpu_ns / 1e6,
+                "longest_step_cpu_without_gc_ms": steps.longest_cpu_without_gc_ns / 1e6,
+                "longest_gc_ms": steps.gc.summary()["max_ms"],
+                "all_right_s": (sensors.samples.last_ns - sent["first_ns"]) / 1e9,
+            }
+        sensors.close()
+    return results
+
+
 def _unavailable(hass: HomeAssistant, entity_id: str) -> bool:
     state = hass.states.get(entity_id)
     return state is None or state.state == STATE_UNAVAILABLE
@@ -736,6 +807,7 @@ SCENARIOS: dict[str, Callable[[Link, int, Options], Awaitable[dict[str, Any]]]] 
     "reconnect": scenario_reconnect,
     "recorder": scenario_recorder,
     "layers": scenario_layers,
+    "burst": scenario_burst,
 }
 
 

@@ -505,6 +505,11 @@ class SwitchvoxSimulator:
         return len(self.session_table)
 
     @property
+    def engine_sessions(self) -> int:
+        """Return the number of open Engine.IO sessions (one may outlive its socket.io one)."""
+        return self._wire.engine_sessions if self._wire is not None else 0
+
+    @property
     def subscriptions(self) -> dict[str, int]:
         """Return extension -> number of sessions subscribed to it."""
         return self.session_table.subscriptions

@@ -167,6 +167,11 @@ class Wire:
         """Send an already encoded socket.io packet (text) to one connection, as it is."""
         await self._sio.eio.send(sid, packet, binary=False)
 
+    @property
+    def engine_sessions(self) -> int:
+        """Return the number of open Engine.IO sessions (a closed one may stay listed a while)."""
+        return sum(1 for socket in self._sio.eio.sockets.values() if not socket.closed)
+
     async def disconnect(self, sid: str) -> None:
         """Close one connection the socket.io way."""
         await self._sio.disconnect(sid)

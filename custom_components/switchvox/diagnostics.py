@@ -8,6 +8,7 @@ Caller names and numbers are personal data: they are masked but for their last c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 import json
 import re
@@ -70,6 +71,7 @@ async def async_get_config_entry_diagnostics(
             "last_error": _without(session.last_error, password),
             "notifications": session.notifications,
             "malformed_messages": client.malformed_messages,
+            "dropped_packets": asdict(client.dropped_packets),
             "pending_requests": client.pending_requests,
             "history": [
                 {

@@ -22,6 +22,7 @@ from custom_components.switchvox.rtapi import (
 from custom_components.switchvox.rtapi.wire import (
     CLOSE_GRACE,
     MAX_MESSAGE_SIZE,
+    DroppedPackets,
     SocketIOConnection,
     TransportName,
     _connection_error,
@@ -404,10 +405,7 @@ async def test_unknown_packets_are_dropped(
 @pytest.mark.parametrize(
     ("first", "match"),
     [
-        (
-            '0{"sid":"s","upgrades":[],"pingInterval":-1,"pingTimeout":1}',
-            "malformed Engine.IO open",
-        ),
+        ('0{"upgrades":[],"pingInterval":1,"pingTimeout":1}', "malformed Engine.IO open"),
         ('0{"sid":1,"pingInterval":1,"pingTimeout":1}', "malformed Engine.IO open"),
         ("0[1]", "malformed Engine.IO open"),
         ('44{"message":"Not allowed"}', "refused"),
@@ -499,22 +497,27 @@ def test_binary_payload() -> None:
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "packets", "malformed", "not_utf8"),
     [
-        b"5:3",  # truncated
-        b"x:3",  # no length
-        b"3",  # no colon
-        b"\xff\xfe",  # not UTF-8
-        b"\x00\x05\xff3",  # truncated binary
-        b"\x00\xff3",  # binary without a length
-        b"\x00\x0a\xff3",  # a length digit beyond 9
-        b"\x00\x01",  # binary without 255
+        (b"3:abc5:3", ["abc"], 1, 0),  # truncated: the packets before it are kept
+        (b"1:3x:3", ["3"], 1, 0),  # no length
+        (b"3", [], 1, 0),  # no colon
+        (b"12345678901:3", [], 1, 0),  # a length beyond any bound
+        ("\u3a41\u01001:3".encode(), [], 1, 0),  # a colon's bytes astride two code units
+        (b"2:\xff\xfe1:3", ["3"], 0, 1),  # not UTF-8: that packet alone
+        (b"\x00\x01\xff3\x00\x05\xff3", ["3"], 1, 0),  # truncated binary
+        (b"\x00\xff3", [], 1, 0),  # binary without a length
+        (b"\x00\x0a\xff3", [], 1, 0),  # a length digit beyond 9
+        (b"\x00\x01", [], 1, 0),  # binary without 255
+        (b"\x00\x01\xff3\x02\x01\xff3", ["3"], 1, 0),  # neither text (0) nor binary (1)
+        (b"\x00\x02\xff\xff\xfe\x00\x01\xff3", ["3"], 0, 1),  # not UTF-8: that packet alone
     ],
 )
-def test_malformed_payload(body: bytes) -> None:
-    """A malformed payload raises ValueError."""
-    with pytest.raises(ValueError):  # noqa: PT011 - ValueError is the contract
-        decode_payload(body)
+def test_malformed_payload(body: bytes, packets: list[str], malformed: int, not_utf8: int) -> None:
+    """Only the bad packet is dropped, or the rest where the framing breaks; each is counted."""
+    dropped = DroppedPackets()
+    assert decode_payload(body, dropped) == packets
+    assert (dropped.malformed, dropped.not_utf8) == (malformed, not_utf8)
 
 
 # -- errors ---------------------------------------------------------------------------------------

@@ -46,6 +46,14 @@ class Server:
         """Send an Engine.IO message carrying ``packet`` (a socket.io packet, or not) as it is."""
         raise NotImplementedError
 
+    async def burst(self, notifications: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send every (extension, params) notification at once, as fast as the server can."""
+        raise NotImplementedError
+
+    async def engines(self) -> int:
+        """Return how many Engine.IO sessions the server holds open."""
+        raise NotImplementedError
+
     async def disconnect_namespace(self) -> None:
         """End every connection's socket.io namespace: the packet "41", nothing else."""
         raise NotImplementedError
@@ -72,6 +80,15 @@ class SimulatorServer(Server):
         """Send to every connection."""
         for session in self.simulator.session_table:
             await self.simulator.send_packet(session.sid, packet)
+
+    async def burst(self, notifications: list[tuple[str, dict[str, Any]]]) -> None:
+        """Queue every notification before the Engine.IO writer runs."""
+        for extension, params in notifications:
+            await self.simulator.notify(extension, params, raw=True)
+
+    async def engines(self) -> int:
+        """Count the simulator's Engine.IO sockets."""
+        return self.simulator.engine_sessions
 
     async def disconnect_namespace(self) -> None:
         """Send socket.io's disconnect packet to every connection."""
@@ -105,6 +122,20 @@ class NodeServer(Server):
     async def raw(self, packet: str) -> None:
         """Send through engine.io's socket.send."""
         await self._control({"cmd": "raw", "packet": packet})
+
+    async def burst(self, notifications: list[tuple[str, dict[str, Any]]]) -> None:
+        """Emit them all in one tick of node's loop."""
+        items = [{"extension": ext, "params": params} for ext, params in notifications]
+        await self._control({"cmd": "burst", "burst": items})
+
+    async def engines(self) -> int:
+        """Ask server.js."""
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{self.url}/control/state") as response,
+        ):
+            state: dict[str, int] = await response.json()
+        return state["engines"]
 
     async def disconnect_namespace(self) -> None:
         """socket.disconnect(false): the packet "41"."""

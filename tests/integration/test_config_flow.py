@@ -24,6 +24,7 @@ from custom_components.switchvox.const import (
     DOMAIN,
 )
 from switchvox_simulator import SwitchvoxSimulator
+from switchvox_simulator.frontend import FrontEnd
 from tests.conftest import ACCOUNTS, PASSWORD, ipv6_loopback, simulator_config
 
 from .helpers import wait_for
@@ -46,6 +47,22 @@ async def test_full_user_flow(hass: HomeAssistant, simulator: SwitchvoxSimulator
     assert result["data"] == _user_input(simulator)
     # A host is no unique id (the PBX has no serial number): entries are matched by data.
     assert result["result"].unique_id is None
+    assert ("login", {"extension": "101", "password": "***"}) in simulator.requests
+
+
+async def test_user_flow_behind_a_front_end_that_swallows_websocket(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """A proxy that never answers the WebSocket upgrade: the entry is made over long-polling."""
+    async with FrontEnd(simulator.port, websocket="swallow") as front:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], _user_input(simulator, **{CONF_PORT: front.port})
+            )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_PORT] == front.port
+        assert front.swallowed == 1
     assert ("login", {"extension": "101", "password": "***"}) in simulator.requests
 
 

@@ -43,7 +43,7 @@ from .session import (
     is_refused_login,
     needs_user_action,
 )
-from .wire import ReceivedMessage
+from .wire import DroppedPackets, ReceivedMessage
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -56,6 +56,7 @@ __all__ = [
     "CallEvent",
     "ConnectionListener",
     "Direction",
+    "DroppedPackets",
     "Endpoint",
     "Line",
     "LineChange",

@@ -24,7 +24,7 @@ from .exceptions import (
     rpc_error_from_code,
 )
 from .models import TOPIC_LINE_STATE, LineState, RpcResponse
-from .wire import ReceivedMessage, SocketIOConnection, TransportName
+from .wire import DroppedPackets, ReceivedMessage, SocketIOConnection, TransportName
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class SwitchvoxClient:
         self.request_timeout = request_timeout
         self.connect_timeout = connect_timeout
         self._transports = tuple(transports)
+        self._worked: TransportName | None = None  # the transport that last connected
         self._session = session
         self._own_session: aiohttp.ClientSession | None = None
         self._transport: SocketIOConnection | None = None
@@ -106,6 +107,8 @@ class SwitchvoxClient:
         # Whether the PBX ended this connection's API session ("not authenticated" to a request
         # other than login), which closed the connection; False again on the next connect.
         self.session_expired = False
+        # Packets the wire dropped (not UTF-8, broken long-polling framing), across connections.
+        self.dropped_packets = DroppedPackets()
         # The last messages received, as received, across connections (for diagnostics).
         self.received: deque[ReceivedMessage] = deque(maxlen=recorded_messages)
 
@@ -160,8 +163,8 @@ class SwitchvoxClient:
         """Open a new connection, closing any previous one.
 
         WebSocket first; where it cannot be had (a proxy that does not pass WebSockets, a PBX
-        serving long-polling only), long-polling. TLS failures are not retried over polling:
-        the same certificate would fail again.
+        serving long-polling only), long-polling; after that, the transport that last connected
+        first. TLS failures are not retried over polling: the same certificate would fail again.
         """
         await self.disconnect()
         self.session_expired = False
@@ -175,25 +178,34 @@ class SwitchvoxClient:
         self._notify_connection(connected=True)
 
     async def _open(self) -> SocketIOConnection:
-        """Return a connection over the first transport that connects."""
+        """Return a connection over the first transport that connects.
+
+        Each attempt but the last gets an equal share of the connect budget and the last what is
+        left: a transport that hangs (a proxy that swallows the WebSocket upgrade) leaves the
+        next one its time.
+        """
+        order = sorted(self._transports, key=lambda name: name != self._worked)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.connect_timeout
+        share = self.connect_timeout / len(order) if order else 0.0
         failure: SwitchvoxConnectionError | None = None
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                for name in self._transports:
-                    transport = self._new_transport(name)
-                    try:
-                        await transport.connect(self.url, events=("response", "notification"))
-                    except SwitchvoxTLSError:
-                        raise
-                    except SwitchvoxConnectionError as err:
-                        # The transport released itself; try the next one.
-                        _LOGGER.debug("Cannot connect over %s: %s", name, err)
-                        failure = err
-                        continue
-                    return transport
-        except TimeoutError as err:
-            await transport.disconnect()
-            raise SwitchvoxTimeoutError(f"Timed out connecting to {self.url}") from err
+        for index, name in enumerate(order):
+            until = deadline if index == len(order) - 1 else min(deadline, loop.time() + share)
+            transport = self._new_transport(name)
+            try:
+                # On a failure or the timeout, the transport releases itself.
+                async with asyncio.timeout_at(until):
+                    await transport.connect(self.url, events=("response", "notification"))
+            except SwitchvoxTLSError:
+                raise
+            except TimeoutError:
+                failure = SwitchvoxTimeoutError(f"Timed out connecting to {self.url} over {name}")
+            except SwitchvoxConnectionError as err:
+                failure = err
+            else:
+                self._worked = name
+                return transport
+            _LOGGER.debug("Cannot connect over %s: %s", name, failure)
         raise failure or SwitchvoxConnectionError("No transport to connect with")
 
     def _new_transport(self, name: TransportName) -> SocketIOConnection:
@@ -210,6 +222,7 @@ class SwitchvoxClient:
             transport=name,
             verify_ssl=self.verify_ssl,
             received=self.received,
+            dropped=self.dropped_packets,
         )
 
     async def disconnect(self) -> None:

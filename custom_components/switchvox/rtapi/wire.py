@@ -12,6 +12,10 @@
   binary, ``<0|1><length digits as bytes><255><packet>`` (UTF-8 bytes), node's 2.x in text,
   ``<length>:<packet>`` (UTF-16 code units). ``b64=1`` is not asked for: node's 1.x would encode
   the text twice. What we send is ASCII, which every server reads alike.
+* **Bounds**: the server's ping interval and timeout are clamped (a heartbeat must neither stop
+  nor flood); a packet that is not UTF-8, or the part of a payload whose framing breaks, is
+  dropped alone and counted; after handling PACKETS_PER_STEP packets in a row the connection
+  lets the event loop run, so that a burst does not hold it.
 
 The aiohttp session is the caller's; nothing here outlives :meth:`SocketIOConnection.disconnect`.
 """
@@ -22,8 +26,10 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
 import contextlib
+from dataclasses import dataclass
 import json
 import logging
+import math
 import ssl
 import time
 from typing import Any, Final, Literal, NamedTuple
@@ -44,11 +50,32 @@ _MAX_PAYLOAD: Final = 4 * MAX_MESSAGE_SIZE  # a long-polling response, packets a
 MAX_RECORDED_MESSAGE: Final = 8192
 # The longest a goodbye waits for a peer that may be gone (a WebSocket close, a final POST).
 CLOSE_GRACE: Final = 1.0
+# socket.io 1.x's own defaults, for an open packet whose values are no usable number.
+DEFAULT_PING_INTERVAL: Final = 25.0
+DEFAULT_PING_TIMEOUT: Final = 60.0
+# What the server may set (seconds). Above: a dead link must be noticed within two minutes, and
+# pinging more often than asked is harmless. Below: a few pings a second at most, and a pong
+# given a moment to come back.
+PING_INTERVAL_RANGE: Final = (0.25, 60.0)
+PING_TIMEOUT_RANGE: Final = (0.25, 60.0)
+# Packets handled before the connection lets the event loop run other work: a burst buffered
+# at once (a page to every phone, a PBX catching up) must not hold Home Assistant.
+PACKETS_PER_STEP: Final = 50
 _NO_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None)
 _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
 
 type TransportName = Literal["websocket", "polling"]
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
+
+
+@dataclass
+class DroppedPackets:
+    """Packets the wire could not use and dropped, counted across connections (diagnostics)."""
+
+    malformed: int = 0
+    """Long-polling framing broken at a packet: it and the rest of its payload."""
+    not_utf8: int = 0
+    """Text packets that are not UTF-8."""
 
 
 class ReceivedMessage(NamedTuple):
@@ -58,40 +85,82 @@ class ReceivedMessage(NamedTuple):
     text: str
 
 
-def decode_payload(body: bytes) -> list[str]:
+def decode_payload(body: bytes, dropped: DroppedPackets | None = None) -> list[str]:
     """Return the text packets of a long-polling payload (binary ones are not used: left out).
 
-    Raise ValueError when it is malformed.
+    A packet that is not UTF-8 is dropped alone; where the framing breaks, the packets before
+    are kept and the rest, which cannot be delimited, is dropped. Both are counted in ``dropped``.
     """
+    counts = dropped if dropped is not None else DroppedPackets()
+    if body[:1] in (b"\x00", b"\x01"):
+        return _decode_binary(body, counts)
+    return _decode_text(body, counts)
+
+
+def _decode_binary(body: bytes, dropped: DroppedPackets) -> list[str]:
+    """Decode binary framing: ``<0|1><length digits as bytes><255><packet>``, repeated."""
     packets: list[str] = []
     i = 0
-    if body[:1] in (b"\x00", b"\x01"):
-        while i < len(body):
-            end = body.index(255, i)
-            digits = body[i + 1 : end]
-            if not digits or max(digits) > 9:
-                raise ValueError("bad length in a binary payload")
-            length = int("".join(map(str, digits)))
-            packet = body[end + 1 : end + 1 + length]
-            if len(packet) != length:
-                raise ValueError("truncated binary payload")
-            if body[i] == 0:
+    while i < len(body):
+        end = body.find(255, i)
+        digits = body[i + 1 : end] if end > i else b""
+        # Eleven digits or more: beyond any bound of ours (and int() refuses thousands).
+        if body[i] > 1 or not 0 < len(digits) <= 10 or max(digits) > 9:
+            return _broken(packets, dropped, "bad framing")
+        length = int("".join(map(str, digits)))
+        packet = body[end + 1 : end + 1 + length]
+        if len(packet) != length:
+            return _broken(packets, dropped, "truncated")
+        if body[i] == 0:
+            try:
                 packets.append(packet.decode())
-            i = end + 1 + length
-        return packets
-    # Text framing counts UTF-16 code units: in UTF-16-LE every unit is two bytes, and a digit
-    # or the colon is its ASCII byte followed by a zero.
-    units = body.decode().encode("utf-16-le", "surrogatepass")
+            except UnicodeDecodeError:
+                dropped.not_utf8 += 1
+                _LOGGER.debug("Dropped a long-polling packet that is not UTF-8: %.64r", packet)
+        i = end + 1 + length
+    return packets
+
+
+def _decode_text(body: bytes, dropped: DroppedPackets) -> list[str]:
+    """Decode text framing: ``<length>:<packet>``, the length in UTF-16 code units."""
+    try:
+        text, checked = body.decode(), True
+    except UnicodeDecodeError:  # each bad byte becomes one lone surrogate: one code unit
+        text, checked = body.decode(errors="surrogateescape"), False
+    # In UTF-16-LE every unit is two bytes, and a digit or the colon is its ASCII byte then a zero.
+    units = text.encode("utf-16-le", "surrogatepass")
+    packets: list[str] = []
+    i = 0
     while i < len(units):
-        colon = units.index(b":\x00", i)
-        length = int(units[i:colon].decode("utf-16-le"))
+        colon = units.find(b":\x00", i)
+        while colon != -1 and (colon - i) % 2:  # a colon starts a unit
+            colon = units.find(b":\x00", colon + 1)
+        digits = units[i:colon].decode("utf-16-le", "surrogatepass") if colon != -1 else ""
+        if not (0 < len(digits) <= 10 and digits.isascii() and digits.isdigit()):
+            return _broken(packets, dropped, "bad framing")
+        length = int(digits)
         start = colon + 2
-        packet = units[start : start + 2 * length]
-        if len(packet) != 2 * length:
-            raise ValueError("truncated payload")
-        if length:  # node answers "0:" for no packet
-            packets.append(packet.decode("utf-16-le", "surrogatepass"))
+        raw = units[start : start + 2 * length]
+        if len(raw) != 2 * length:
+            return _broken(packets, dropped, "truncated")
         i = start + 2 * length
+        packet = raw.decode("utf-16-le", "surrogatepass")
+        if not checked:
+            try:
+                packet.encode()
+            except UnicodeEncodeError:
+                dropped.not_utf8 += 1
+                _LOGGER.debug("Dropped a long-polling packet that is not UTF-8: %.64r", packet)
+                continue
+        if length:  # node answers "0:" for no packet
+            packets.append(packet)
+    return packets
+
+
+def _broken(packets: list[str], dropped: DroppedPackets, reason: str) -> list[str]:
+    """Count the rest of a payload whose framing broke; return the packets before it."""
+    dropped.malformed += 1
+    _LOGGER.debug("Dropped the rest of a long-polling payload (%s)", reason)
     return packets
 
 
@@ -125,6 +194,7 @@ class SocketIOConnection:
         transport: TransportName = "websocket",
         verify_ssl: bool = True,
         received: deque[ReceivedMessage] | None = None,
+        dropped: DroppedPackets | None = None,
     ) -> None:
         self._session = session
         self._on_event = on_event
@@ -133,6 +203,7 @@ class SocketIOConnection:
         # True defers to the session's connector (Home Assistant's verifies); False never checks.
         self._ssl = verify_ssl
         self._received = received
+        self.dropped = dropped if dropped is not None else DroppedPackets()
         self._events: frozenset[str] = frozenset()
         self._url = URL()
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -143,7 +214,9 @@ class SocketIOConnection:
         self._tasks: list[asyncio.Task[None]] = []
         self._post_lock = asyncio.Lock()  # engine.io refuses overlapping POSTs
         self._last_received = 0.0
+        self._unpaced = 0  # packets handled since the loop last ran other work
         self._ended = False
+        self._close_owed = False  # the server ended socket.io but not Engine.IO: we close it
         self.connected = False
 
     async def connect(self, url: str, *, events: Sequence[str]) -> None:
@@ -186,7 +259,8 @@ class SocketIOConnection:
 
     async def disconnect(self) -> None:
         """Close the connection (idempotent, never reported as a drop, bounded on a dead link)."""
-        goodbye = not self._ended and self._sid is not None
+        goodbye = (not self._ended or self._close_owed) and self._sid is not None
+        self._close_owed = False
         self._ended = True
         self.connected = False
         current = asyncio.current_task()
@@ -232,7 +306,7 @@ class SocketIOConnection:
         while not self._ended:
             message = await ws.receive()
             if message.type is aiohttp.WSMsgType.TEXT:
-                self._receive((message.data,))
+                await self._deliver((message.data,))
             elif message.type is aiohttp.WSMsgType.BINARY:
                 self._last_received = asyncio.get_running_loop().time()
                 _LOGGER.debug("Dropped a binary WebSocket frame (%d bytes)", len(message.data))
@@ -247,10 +321,21 @@ class SocketIOConnection:
             except (aiohttp.ClientError, OSError, SwitchvoxConnectionError) as err:
                 self._lost(f"polling failed: {type(err).__name__}: {err}")
                 return
-            self._receive(packets)
+            await self._deliver(packets)
+
+    async def _deliver(self, packets: Sequence[str]) -> None:
+        """Handle packets, letting the event loop run other work after every PACKETS_PER_STEP."""
+        for packet in packets:
+            if self._ended:
+                return
+            self._receive((packet,))
+            self._unpaced += 1
+            if self._unpaced >= PACKETS_PER_STEP:
+                self._unpaced = 0
+                await asyncio.sleep(0)
 
     async def _get(self, sid: str | None = None) -> list[str]:
-        """Return the packets of one long-polling GET (an empty list for a malformed payload)."""
+        """Return the packets of one long-polling GET (what its payload held that is usable)."""
         async with self._session.get(
             self._query(sid), ssl=self._ssl, timeout=_NO_TIMEOUT
         ) as response:
@@ -263,11 +348,7 @@ class SocketIOConnection:
                 if len(body) > _MAX_PAYLOAD:
                     raise SwitchvoxConnectionError("a long-polling payload beyond the bound")
         self._last_received = asyncio.get_running_loop().time()
-        try:
-            return decode_payload(bytes(body))
-        except ValueError as err:
-            _LOGGER.debug("Dropped a malformed long-polling payload (%s): %.64r", err, body)
-            return []
+        return decode_payload(bytes(body), self.dropped)
 
     async def _send(self, packet: str) -> None:
         """Send one Engine.IO packet: a WebSocket frame, or a long-polling POST."""
@@ -297,8 +378,8 @@ class SocketIOConnection:
         One timer, pushed back by what arrives. A ping a dead link never takes ends at the deadline.
         """
         loop = asyncio.get_running_loop()
-        interval = self.ping_interval or 25.0
-        limit = interval + (self.ping_timeout or 60.0)
+        interval = self.ping_interval or DEFAULT_PING_INTERVAL
+        limit = interval + (self.ping_timeout or DEFAULT_PING_TIMEOUT)
         next_ping = loop.time() + interval
         while (deadline := self._last_received + limit) > (now := loop.time()):
             if now >= next_ping:
@@ -334,13 +415,21 @@ class SocketIOConnection:
                 _LOGGER.debug("Dropped an Engine.IO packet of unknown type %.64r", packet)
 
     def _open(self, data: str) -> None:
-        """Take the session's parameters from the open packet; a malformed one ends the link."""
+        """Take the session's parameters from the open packet; one without a sid ends the link.
+
+        The ping values are clamped to their ranges; one that is no positive number (NaN, a
+        text, missing) gives way to socket.io's default.
+        """
         with contextlib.suppress(ValueError, TypeError, KeyError, RecursionError):
             fields = json.loads(data)
-            times = [fields[key] for key in ("pingInterval", "pingTimeout")]
-            if type(fields["sid"]) is str and all(type(t) in (int, float) and t > 0 for t in times):
+            if type(fields) is dict and type(fields["sid"]) is str:
                 self._sid = fields["sid"]
-                self.ping_interval, self.ping_timeout = (t / 1000 for t in times)
+                self.ping_interval = _ping_seconds(
+                    fields.get("pingInterval"), DEFAULT_PING_INTERVAL, PING_INTERVAL_RANGE
+                )
+                self.ping_timeout = _ping_seconds(
+                    fields.get("pingTimeout"), DEFAULT_PING_TIMEOUT, PING_TIMEOUT_RANGE
+                )
                 return
         self._lost(f"a malformed Engine.IO open packet: {data[:200]!r}")
 
@@ -359,6 +448,9 @@ class SocketIOConnection:
         elif kind == "0" and self._sid is not None and self._ready and not self._ready.done():
             self._ready.set_result(None)
         elif kind == "1":
+            # The Engine.IO session outlives it on the server until we close it (or its ping
+            # timeout): over long-polling the close is a POST of its own, sent by disconnect().
+            self._close_owed = True
             self._lost("the server disconnected the socket.io namespace")
         elif kind == "4" and self._ready and not self._ready.done():
             self._ready.set_exception(SwitchvoxConnectionError(f"refused: {rest[:200]}"))
@@ -393,3 +485,18 @@ class SocketIOConnection:
             self._ready.set_exception(SwitchvoxConnectionError(reason))
         else:
             self._on_disconnect()
+
+
+def _ping_seconds(value: object, default: float, bounds: tuple[float, float]) -> float:
+    """Return an open packet's ping value (ms) in seconds, clamped to ``bounds``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        _LOGGER.debug("Ping value %.32r of the open packet is no positive number", value)
+        return default
+    try:
+        seconds = value / 1000
+    except OverflowError:  # an integer beyond any float
+        seconds = math.inf
+    low, high = bounds
+    if not low <= seconds <= high:
+        _LOGGER.debug("Ping value of %s s clamped to %s-%s s", seconds, low, high)
+    return float(min(max(seconds, low), high))

@@ -7,7 +7,8 @@
 //
 // It listens on 127.0.0.1 only and prints {"port": N} once listening. Control (POST JSON to
 // /control): {"cmd": "notify", "extension", "params"}, {"cmd": "raw", "packet"} (an Engine.IO
-// message as it is), {"cmd": "disconnect"} (socket.io's "41"), {"cmd": "close"} (the Engine.IO
+// message as it is), {"cmd": "burst", "burst": [{"extension", "params"}, ...]} (all in one
+// tick), {"cmd": "disconnect"} (socket.io's "41"), {"cmd": "close"} (the Engine.IO
 // session), {"cmd": "ignore", "method", "value"}; GET /control/state says what is connected.
 
 const http = require('http');
@@ -99,12 +100,17 @@ function control(request, response) {
   request.on('data', (chunk) => chunks.push(chunk));
   request.on('end', () => {
     const command = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    for (const socket of command.cmd === 'notify' || command.cmd === 'ignore' ? [] : sockets()) {
+    const broadcast = ['notify', 'burst', 'ignore'].includes(command.cmd);
+    for (const socket of broadcast ? [] : sockets()) {
       if (command.cmd === 'raw') socket.conn.send(command.packet);
       else if (command.cmd === 'disconnect') socket.disconnect(false);
       else if (command.cmd === 'close') socket.conn.close();
     }
     if (command.cmd === 'notify') notify(command.extension, command.params);
+    if (command.cmd === 'burst') {
+      // Every notification in one tick: WebSocket frames back to back, one polling payload.
+      command.burst.forEach((item) => notify(item.extension, item.params));
+    }
     if (command.cmd === 'ignore') {
       if (command.value === false) ignored.delete(command.method);
       else ignored.add(command.method);
