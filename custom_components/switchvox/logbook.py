@@ -1,0 +1,80 @@
+"""The Logbook's call log: each ``switchvox_event`` in words, on the extension's device.
+
+"Maria Gonzalez (212 555 0142) called 103: missed", "103 called 2125550142: answered". The
+bus event speaks because it alone knows the caller: the line sensor's and call event entity's
+rows of the same moment say only the new status.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+
+from .const import DIRECTION_OPTIONS, DOMAIN, EVENT_SWITCHVOX
+from .rtapi import Direction
+
+# What each call event, or (without one) each line status, is called in the log.
+STEPS = {
+    "ringing": "ringing",
+    "dialing": "dialing",
+    "answered": "answered",
+    "held": "on hold",
+    "hung_up": "hung up",
+    "missed": "missed",
+    "idle": "idle",
+    "starting": "dialing",
+    "calling": "calling",
+    "on_the_phone": "on the phone",
+    "on_hold": "on hold",
+}
+OUTGOING = DIRECTION_OPTIONS[Direction.TO_PBX]
+UNKNOWN_CALLER = "Unknown caller"
+
+
+def caller_label(name: str | None, number: str | None) -> str:
+    """Return the other party as people write it: name (number), either alone, or unknown."""
+    if name and number and name != number:
+        return f"{name} ({number})"
+    return name or number or UNKNOWN_CALLER
+
+
+def describe(data: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the logbook name and message of one switchvox_event's data."""
+    extension: str = data["extension"]
+    step = data.get("call_event") or data.get("status") or ""
+    what = STEPS.get(step, step.replace("_", " "))
+    other = caller_label(data.get("caller_name"), data.get("caller_number"))
+    if data.get("direction") == OUTGOING:
+        return extension, f"called {other}: {what}"
+    return other, f"called {extension}: {what}"
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, Any]]], None],
+) -> None:
+    """Describe the switchvox_event."""
+    registry = er.async_get(hass)
+
+    @callback
+    def async_describe(event: Event) -> dict[str, Any]:
+        """Describe one call step, on the line sensor of its extension (and so its device)."""
+        data = event.data
+        name, message = describe(data)
+        entity_id = registry.async_get_entity_id(
+            "sensor", DOMAIN, f"{data['config_entry_id']}_{data['extension']}_line_status"
+        )
+        return {
+            LOGBOOK_ENTRY_NAME: name,
+            LOGBOOK_ENTRY_MESSAGE: message,
+            LOGBOOK_ENTRY_ENTITY_ID: entity_id,
+        }
+
+    async_describe_event(DOMAIN, EVENT_SWITCHVOX, async_describe)
