@@ -49,10 +49,12 @@ def describe(data: Mapping[str, Any]) -> tuple[str, str]:
     extension: str = data["extension"]
     step = data.get("call_event") or data.get("status") or ""
     what = STEPS.get(step, step.replace("_", " "))
-    other = caller_label(data.get("caller_name"), data.get("caller_number"))
+    name, number = data.get("caller_name"), data.get("caller_number")
     if data.get("direction") == OUTGOING:
-        return extension, f"called {other}: {what}"
-    return other, f"called {extension}: {what}"
+        if not (name or number):  # the phone went off-hook: nobody dialed yet
+            return extension, f"started a call: {what}"
+        return extension, f"called {caller_label(name, number)}: {what}"
+    return caller_label(name, number), f"called {extension}: {what}"
 
 
 @callback
