@@ -6,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.helpers import area_registry as ar, device_registry as dr
+from homeassistant.helpers import (
+    area_registry as ar,
+    condition as condition_helper,
+    device_registry as dr,
+    trigger as trigger_helper,
+)
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -348,3 +353,21 @@ async def test_conditions_any_and_all(
     await wait_for(hass, lambda: state_of(hass, LINE_102) == "on_hold")
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "idle")
     assert await passing() == {"any_idle", "any_on_hold"}
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_the_editor_lists_them(hass: HomeAssistant) -> None:
+    """Home Assistant's own description loader (what the editor asks) serves every one."""
+    assert await async_setup_component(hass, "automation", {})
+    triggers = await trigger_helper.async_get_all_descriptions(hass)
+    conditions = await condition_helper.async_get_all_descriptions(hass)
+    assert {key for key in triggers if key.startswith("switchvox.")} == {
+        f"switchvox.{key}" for key in ("ringing", "answered", "ended", "missed", "placed")
+    }
+    assert {key for key in conditions if key.startswith("switchvox.")} == {
+        f"switchvox.{key}"
+        for key in ("is_idle", "is_ringing", "is_on_the_phone", "is_on_hold", "is_busy")
+    }
+    ringing = triggers["switchvox.ringing"]
+    assert ringing is not None
+    assert set(ringing["fields"]) == {"caller", "external_only"}
