@@ -1,8 +1,9 @@
-"""The Logbook's call log: each ``switchvox_event`` in words, on the extension's device.
+"""The Logbook's call log: each ``switchvox_event`` in words, on the extension's call entity.
 
-"Maria Gonzalez (212 555 0142) called 103: missed", "103 called 2125550142: answered". The
-bus event speaks because it alone knows the caller: the line sensor's and call event entity's
-rows of the same moment say only the new status.
+"Call from Maria Gonzalez (212 555 0142) to 103: missed", "Call from 103 to 2125550142:
+answered". The bus event speaks because it alone knows the caller. Its row is the call event
+entity's (so the extension's device's): the frontend shows that entity's name ("Call") before
+the message, and the README shows how to hide the entity's own wordless rows.
 """
 
 from collections.abc import Callable, Mapping
@@ -34,7 +35,10 @@ STEPS = {
     "on_hold": "on hold",
 }
 OUTGOING = DIRECTION_OPTIONS[Direction.TO_PBX]
-UNKNOWN_CALLER = "Unknown caller"
+UNKNOWN_CALLER = "an unknown caller"
+# The name of the row, as the call event entity is named ("Call"); the frontend shows the
+# entity's own (translated) name in its place.
+CALL = "Call"
 
 
 def caller_label(name: str | None, number: str | None) -> str:
@@ -44,17 +48,17 @@ def caller_label(name: str | None, number: str | None) -> str:
     return name or number or UNKNOWN_CALLER
 
 
-def describe(data: Mapping[str, Any]) -> tuple[str, str]:
-    """Return the logbook name and message of one switchvox_event's data."""
+def describe(data: Mapping[str, Any]) -> str:
+    """Return the logbook message of one switchvox_event's data (after the name "Call")."""
     extension: str = data["extension"]
     step = data.get("call_event") or data.get("status") or ""
     what = STEPS.get(step, step.replace("_", " "))
     name, number = data.get("caller_name"), data.get("caller_number")
     if data.get("direction") == OUTGOING:
         if not (name or number):  # the phone went off-hook: nobody dialed yet
-            return extension, f"started a call: {what}"
-        return extension, f"called {caller_label(name, number)}: {what}"
-    return caller_label(name, number), f"called {extension}: {what}"
+            return f"from {extension}: {what}"
+        return f"from {extension} to {caller_label(name, number)}: {what}"
+    return f"from {caller_label(name, number)} to {extension}: {what}"
 
 
 @callback
@@ -67,15 +71,14 @@ def async_describe_events(
 
     @callback
     def async_describe(event: Event) -> dict[str, Any]:
-        """Describe one call step, on the line sensor of its extension (and so its device)."""
+        """Describe one call step, on the call event entity of its extension."""
         data = event.data
-        name, message = describe(data)
         entity_id = registry.async_get_entity_id(
-            "sensor", DOMAIN, f"{data['config_entry_id']}_{data['extension']}_line_status"
+            "event", DOMAIN, f"{data['config_entry_id']}_{data['extension']}_call"
         )
         return {
-            LOGBOOK_ENTRY_NAME: name,
-            LOGBOOK_ENTRY_MESSAGE: message,
+            LOGBOOK_ENTRY_NAME: CALL,
+            LOGBOOK_ENTRY_MESSAGE: describe(data),
             LOGBOOK_ENTRY_ENTITY_ID: entity_id,
         }
 

@@ -103,24 +103,27 @@ async def test_one_readable_line_per_call_step(
         f"{entry['name']} {entry['message']}" for entry in entries if entry.get("domain") == DOMAIN
     ]
     assert calls == [
-        "Maria Gonzalez (212 555 0142) called 101: ringing",
-        "Maria Gonzalez (212 555 0142) called 101: missed",
-        "101 started a call: dialing",
-        "101 called 2125550142: calling",
-        "101 called 2125550142: answered",
-        "101 called 2125550142: hung up",
+        "Call from Maria Gonzalez (212 555 0142) to 101: ringing",
+        "Call from Maria Gonzalez (212 555 0142) to 101: missed",
+        "Call from 101: dialing",
+        "Call from 101 to 2125550142: calling",
+        "Call from 101 to 2125550142: answered",
+        "Call from 101 to 2125550142: hung up",
     ]
     described = [entry for entry in entries if entry.get("domain") == DOMAIN]
-    assert {entry["entity_id"] for entry in described} == {LINE_101}
+    assert {entry["entity_id"] for entry in described} == {CALL_101}
     # With the README's configuration the call event entity does not speak a second time.
-    assert [entry for entry in entries if entry.get("entity_id") == CALL_101] == []
+    assert [entry for entry in entries if "state" in entry and entry["entity_id"] == CALL_101] == []
     # The line sensor's rows say the status, under the call step that caused them.
     statuses = [
         (entry["state"], entry["context_message"])
         for entry in entries
         if entry.get("entity_id") == LINE_101 and "state" in entry
     ]
-    assert statuses[:2] == [("ringing", "called 101: ringing"), ("idle", "called 101: missed")]
+    assert statuses[:2] == [
+        ("ringing", "from Maria Gonzalez (212 555 0142) to 101: ringing"),
+        ("idle", "from Maria Gonzalez (212 555 0142) to 101: missed"),
+    ]
 
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, extension_device_key(logged_integration, "101")), logged_integration.entry_id
@@ -147,6 +150,6 @@ async def test_without_configuration_the_event_entity_adds_a_row(
     rows = sorted((entry["entity_id"], entry.get("message") or "") for entry in entries)
     assert rows == [
         (CALL_101, ""),
+        (CALL_101, "from Maria Gonzalez (212 555 0142) to 101: ringing"),
         (LINE_101, ""),
-        (LINE_101, "called 101: ringing"),
     ]
