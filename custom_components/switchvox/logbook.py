@@ -1,21 +1,21 @@
-"""The Logbook's call log: each ``switchvox_event`` in words, on the extension's call entity.
+"""The Logbook's call log: each ``switchvox_event`` in words, on the extension's device.
 
-"Call from Maria Gonzalez (212 555 0142) to 103: missed", "Call from 103 to 2125550142:
-answered". The bus event speaks because it alone knows the caller. Its row is the call event
-entity's (so the extension's device's): the frontend shows that entity's name ("Call") before
-the message, and the README shows how to hide the entity's own wordless rows.
+"Maria Gonzalez (212 555 0142) called 103: missed", "103 called 2125550142: answered". The bus
+event speaks because it alone knows the caller, and its row names no entity: the frontend
+would put that entity's name ("Line", "Call") in place of the caller's, and a user's logbook
+filter of entities would hide the call log too. The event's ``device_id`` puts it on the
+extension's device page.
 """
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.components.logbook.const import (
-    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
 
 from .const import DIRECTION_OPTIONS, DOMAIN, EVENT_SWITCHVOX
 from .rtapi import Direction
@@ -34,11 +34,22 @@ STEPS = {
     "on_the_phone": "on the phone",
     "on_hold": "on hold",
 }
+# The icons of the call event entity's event types and the line sensor's states (icons.json).
+ICONS = {
+    "ringing": "mdi:phone-ring",
+    "dialing": "mdi:phone-dial",
+    "answered": "mdi:phone-in-talk",
+    "held": "mdi:phone-paused",
+    "hung_up": "mdi:phone-hangup",
+    "missed": "mdi:phone-missed",
+    "idle": "mdi:phone-hangup",
+    "starting": "mdi:phone-dial",
+    "calling": "mdi:phone-outgoing",
+    "on_the_phone": "mdi:phone-in-talk",
+    "on_hold": "mdi:phone-paused",
+}
 OUTGOING = DIRECTION_OPTIONS[Direction.TO_PBX]
-UNKNOWN_CALLER = "an unknown caller"
-# The name of the row, as the call event entity is named ("Call"); the frontend shows the
-# entity's own (translated) name in its place.
-CALL = "Call"
+UNKNOWN_CALLER = "Unknown caller"
 
 
 def caller_label(name: str | None, number: str | None) -> str:
@@ -48,17 +59,17 @@ def caller_label(name: str | None, number: str | None) -> str:
     return name or number or UNKNOWN_CALLER
 
 
-def describe(data: Mapping[str, Any]) -> str:
-    """Return the logbook message of one switchvox_event's data (after the name "Call")."""
+def describe(data: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the logbook name and message of one switchvox_event's data."""
     extension: str = data["extension"]
     step = data.get("call_event") or data.get("status") or ""
     what = STEPS.get(step, step.replace("_", " "))
     name, number = data.get("caller_name"), data.get("caller_number")
     if data.get("direction") == OUTGOING:
         if not (name or number):  # the phone went off-hook: nobody dialed yet
-            return f"from {extension}: {what}"
-        return f"from {extension} to {caller_label(name, number)}: {what}"
-    return f"from {caller_label(name, number)} to {extension}: {what}"
+            return extension, f"started a call: {what}"
+        return extension, f"called {caller_label(name, number)}: {what}"
+    return caller_label(name, number), f"called {extension}: {what}"
 
 
 @callback
@@ -67,19 +78,17 @@ def async_describe_events(
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, Any]]], None],
 ) -> None:
     """Describe the switchvox_event."""
-    registry = er.async_get(hass)
 
     @callback
     def async_describe(event: Event) -> dict[str, Any]:
-        """Describe one call step, on the call event entity of its extension."""
+        """Describe one call step."""
         data = event.data
-        entity_id = registry.async_get_entity_id(
-            "event", DOMAIN, f"{data['config_entry_id']}_{data['extension']}_call"
-        )
+        name, message = describe(data)
+        step = data.get("call_event") or data.get("status")
         return {
-            LOGBOOK_ENTRY_NAME: CALL,
-            LOGBOOK_ENTRY_MESSAGE: describe(data),
-            LOGBOOK_ENTRY_ENTITY_ID: entity_id,
+            LOGBOOK_ENTRY_NAME: name,
+            LOGBOOK_ENTRY_MESSAGE: message,
+            LOGBOOK_ENTRY_ICON: ICONS.get(step or "", "mdi:phone"),
         }
 
     async_describe_event(DOMAIN, EVENT_SWITCHVOX, async_describe)

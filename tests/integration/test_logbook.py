@@ -35,26 +35,14 @@ def auto_enable_custom_integrations(recorder_db_url: str, enable_custom_integrat
     """Prepare the database before Home Assistant starts (the recorder must come first)."""
 
 
-# The README's logbook configuration: the call event entity's rows say only "detected an
-# event", at the moment the call log says it in words.
-README_LOGBOOK = {"exclude": {"entity_globs": ["event.extension_*_call"]}}
-
-
-@pytest.fixture
-def logbook_config() -> dict[str, Any]:
-    """Return the logbook's configuration (the README's)."""
-    return README_LOGBOOK
-
-
 @pytest.fixture
 async def logged_integration(
     recorder_mock: Recorder,
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
-    logbook_config: dict[str, Any],
 ) -> AsyncGenerator[MockConfigEntry]:
-    """Set up the logbook, then the integration, in a Home Assistant that records."""
-    assert await async_setup_component(hass, "logbook", {"logbook": logbook_config})
+    """Set up a stock logbook, then the integration, in a Home Assistant that records."""
+    assert await async_setup_component(hass, "logbook", {})
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -103,27 +91,30 @@ async def test_one_readable_line_per_call_step(
         f"{entry['name']} {entry['message']}" for entry in entries if entry.get("domain") == DOMAIN
     ]
     assert calls == [
-        "Call from Maria Gonzalez (212 555 0142) to 101: ringing",
-        "Call from Maria Gonzalez (212 555 0142) to 101: missed",
-        "Call from 101: dialing",
-        "Call from 101 to 2125550142: calling",
-        "Call from 101 to 2125550142: answered",
-        "Call from 101 to 2125550142: hung up",
+        "Maria Gonzalez (212 555 0142) called 101: ringing",
+        "Maria Gonzalez (212 555 0142) called 101: missed",
+        "101 started a call: dialing",
+        "101 called 2125550142: calling",
+        "101 called 2125550142: answered",
+        "101 called 2125550142: hung up",
     ]
     described = [entry for entry in entries if entry.get("domain") == DOMAIN]
-    assert {entry["entity_id"] for entry in described} == {CALL_101}
-    # With the README's configuration the call event entity does not speak a second time.
-    assert [entry for entry in entries if "state" in entry and entry["entity_id"] == CALL_101] == []
-    # The line sensor's rows say the status, under the call step that caused them.
-    statuses = [
-        (entry["state"], entry["context_message"])
+    # No entity: the frontend would show the entity's name ("Call") in place of the caller's.
+    assert all("entity_id" not in entry for entry in described)
+    assert [entry["icon"] for entry in described][:2] == ["mdi:phone-ring", "mdi:phone-missed"]
+    # The entities' rows of the same moments say only the new state, "via" that call step.
+    vias = [
+        (entry["entity_id"], entry["context_name"], entry["context_message"])
         for entry in entries
-        if entry.get("entity_id") == LINE_101 and "state" in entry
-    ]
-    assert statuses[:2] == [
-        ("ringing", "from Maria Gonzalez (212 555 0142) to 101: ringing"),
-        ("idle", "from Maria Gonzalez (212 555 0142) to 101: missed"),
-    ]
+        if entry.get("entity_id") in (LINE_101, CALL_101)
+    ][:4]
+    caller = "Maria Gonzalez (212 555 0142)"
+    assert set(vias) == {
+        (LINE_101, caller, "called 101: ringing"),
+        (CALL_101, caller, "called 101: ringing"),
+        (LINE_101, caller, "called 101: missed"),
+        (CALL_101, caller, "called 101: missed"),
+    }
 
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, extension_device_key(logged_integration, "101")), logged_integration.entry_id
@@ -132,24 +123,4 @@ async def test_one_readable_line_per_call_step(
     on_device = await logbook(hass, hass_ws_client, start, device_ids=[device.id])
     assert [entry["message"] for entry in on_device if entry.get("domain") == DOMAIN] == [
         entry["message"] for entry in described
-    ]
-
-
-@pytest.mark.parametrize("logbook_config", [{}])
-async def test_without_configuration_the_event_entity_adds_a_row(
-    hass: HomeAssistant,
-    hass_ws_client: WebSocketGenerator,
-    simulator: SwitchvoxSimulator,
-    logged_integration: MockConfigEntry,
-) -> None:
-    """A stock logbook also lists the call event entity's row (what the README's lines hide)."""
-    start = dt_util.utcnow()
-    await simulator.ring("101", **MARIA)
-    await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
-    entries = await logbook(hass, hass_ws_client, start)
-    rows = sorted((entry["entity_id"], entry.get("message") or "") for entry in entries)
-    assert rows == [
-        (CALL_101, ""),
-        (CALL_101, "from Maria Gonzalez (212 555 0142) to 101: ringing"),
-        (LINE_101, ""),
     ]
