@@ -9,6 +9,7 @@ the call's id and the config entry, as ``trigger.*`` variables.
 from collections.abc import Callable
 from typing import Any, Final, cast, override
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_OPTIONS, CONF_TARGET
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv, entity_registry as er
@@ -181,7 +182,7 @@ class SwitchvoxCallTrigger(Trigger):
         if call_id is None or call_id in self._fired:
             return None
         entry = self._hass.config_entries.async_get_entry(data["config_entry_id"])
-        if entry is None or entry.domain != DOMAIN or not hasattr(entry, "runtime_data"):
+        if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
             return None
         call: Call | None = entry.runtime_data.calls.get(call_id)
         return call
