@@ -131,6 +131,8 @@ class SwitchvoxCallTrigger(Trigger):
         super().__init__(hass, config)
         options = config.options or {}
         self._selection = TargetSelection(config.target or {})
+        # No target at all: every watched phone (a blueprint's "leave empty for all").
+        self._everywhere = not self._selection.has_any_target
         caller: str | None = options.get(CONF_CALLER)
         self._caller = caller.casefold() if caller else None
         self._caller_number = normalize_number(caller)
@@ -138,6 +140,7 @@ class SwitchvoxCallTrigger(Trigger):
         self._direction: str = options.get(CONF_DIRECTION, DIRECTION_ANY)
         # Extension devices of the target, with the entity that stands for each line.
         self._lines: dict[str, str] = {}
+        self._registry = er.async_get(hass)
         # The calls fired for (as a bounded ordered set).
         self._fired: dict[str, None] = {}
 
@@ -187,9 +190,13 @@ class SwitchvoxCallTrigger(Trigger):
         call: Call | None = entry.runtime_data.calls.get(call_id)
         return call
 
+    def _targets(self, data: dict[str, Any]) -> bool:
+        """Return whether the event happened on a targeted line."""
+        return self._everywhere or data["device_id"] in self._lines
+
     def _should_fire(self, data: dict[str, Any], call: Call) -> bool:
         """Return whether the event is this trigger's, on a targeted line."""
-        return data["device_id"] in self._lines and data["call_event"] in self._events
+        return self._targets(data) and data["call_event"] in self._events
 
     def _matches(self, data: dict[str, Any]) -> bool:
         """Return whether the call passes the options (who, which way, external)."""
@@ -211,7 +218,10 @@ class SwitchvoxCallTrigger(Trigger):
     def _payload(self, data: dict[str, Any]) -> dict[str, Any]:
         """Return the trigger variables an automation reads."""
         return {
-            "entity_id": self._lines.get(data["device_id"]),
+            "entity_id": self._lines.get(data["device_id"])
+            or self._registry.async_get_entity_id(
+                "sensor", DOMAIN, f"{data['config_entry_id']}_{data['extension']}_line_status"
+            ),
             "device_id": data["device_id"],
             "config_entry_id": data["config_entry_id"],
             "extension": data["extension"],
@@ -273,7 +283,7 @@ class EndedTrigger(SwitchvoxCallTrigger):
     @override
     def _should_fire(self, data: dict[str, Any], call: Call) -> bool:
         """Fire when the last channel of a call that reached the target ends (on any line)."""
-        if data["device_id"] in self._lines:
+        if self._targets(data):
             self._reached.setdefault(call.call_id, data["device_id"])
             if len(self._reached) > MAX_REMEMBERED:
                 del self._reached[next(iter(self._reached))]

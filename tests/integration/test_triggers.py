@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 import importlib
 from pathlib import Path
+import shutil
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -22,6 +23,7 @@ from switchvox_simulator import SwitchvoxSimulator
 
 from .helpers import state_of, wait_for
 
+BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "switchvox"
 LINE_101 = "sensor.extension_101_line"
 LINE_102 = "sensor.extension_102_line"
 MARIA = {"caller_name": "Maria Gonzalez", "caller_number": "212 555 0142"}
@@ -371,3 +373,58 @@ async def test_the_editor_lists_them(hass: HomeAssistant) -> None:
     ringing = triggers["switchvox.ringing"]
     assert ringing is not None
     assert set(ringing["fields"]) == {"caller", "external_only"}
+
+
+async def test_ringing_blueprint_runs_once_per_call(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    simulator: SwitchvoxSimulator,
+    init_integration: MockConfigEntry,
+    recorded: list[ServiceCall],
+) -> None:
+    """The ringing blueprint, on the new trigger: no extensions is every one, once per call."""
+    folder = tmp_path / "blueprints" / "automation" / "switchvox"
+    folder.mkdir(parents=True)
+    shutil.copy(BLUEPRINTS / "ringing.yaml", folder)
+    hass.config.config_dir = str(tmp_path)
+    device_102 = dr.async_get(hass).async_get_device_by_identifier(
+        ("switchvox", extension_device_key(init_integration, "102")), init_integration.entry_id
+    )
+    assert device_102 is not None
+    action = {
+        "action": "test.record",
+        "data": {
+            "automation": "{{ this.attributes.friendly_name }}",
+            "extension": "{{ extension }}",
+            "caller": "{{ caller }}",
+            "direction": "{{ direction }}",
+            "call_id": "{{ call_id }}",
+        },
+    }
+    automations = [
+        {
+            "alias": alias,
+            "use_blueprint": {
+                "path": "switchvox/ringing.yaml",
+                "input": {"extensions": extensions, "ringing_actions": [action]},
+            },
+        }
+        for alias, extensions in (("every", []), ("only_102", [device_102.id]))
+    ]
+    assert await async_setup_component(hass, "automation", {"automation": automations})
+    await hass.async_block_till_done()
+
+    first = await simulator.ring("101", **MARIA)
+    await simulator.ring("102", **MARIA)
+    await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
+    await settle(hass)
+    assert fired(recorded, "every") == [
+        {
+            "automation": "every",
+            "extension": "101",
+            "caller": "Maria Gonzalez",
+            "direction": "from_pbx",
+            "call_id": first,
+        }
+    ]
+    assert [run["extension"] for run in fired(recorded, "only_102")] == ["102"]
