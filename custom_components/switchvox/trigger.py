@@ -268,6 +268,17 @@ class PlacedTrigger(SwitchvoxCallTrigger):
 
     _events = frozenset({CallEvent.DIALING})
 
+    @override
+    def _should_fire(self, data: dict[str, Any], call: Call) -> bool:
+        """Fire on dialing, or (options that need the number) once the number shows.
+
+        The phone goes off-hook (dialing) before the PBX knows whom it calls: the number comes
+        with the channel's next status (calling).
+        """
+        return super()._should_fire(data, call) or (
+            self._targets(data) and data["call_event"] is None and data["status"] == "calling"
+        )
+
 
 class EndedTrigger(SwitchvoxCallTrigger):
     """A call that reached a targeted line is over: its last channel hung up or stopped ringing."""

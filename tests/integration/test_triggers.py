@@ -266,6 +266,18 @@ async def test_placed_and_direction(
     target = {"entity_id": LINE_101}
     await save("placed", {"triggers": [{"trigger": "switchvox.placed", "target": target}]})
     await save(
+        "placed_to_maria",
+        {
+            "triggers": [
+                {
+                    "trigger": "switchvox.placed",
+                    "target": target,
+                    "options": {"caller": "212 555 0142", "external_only": True},
+                }
+            ]
+        },
+    )
+    await save(
         "answered_outgoing",
         {
             "triggers": [
@@ -298,6 +310,8 @@ async def test_placed_and_direction(
     assert [(run["extension"], run["direction"], run["call_id"]) for run in placed] == [
         ("101", "outgoing", uid)
     ]
+    # Filtered by number: once the PBX shows the number dialed (the calling status).
+    assert [run["caller_number"] for run in fired(recorded, "placed_to_maria")] == ["2125550142"]
     assert [run["caller_number"] for run in fired(recorded, "answered_outgoing")] == ["2125550142"]
     assert fired(recorded, "answered_incoming") == []
 
