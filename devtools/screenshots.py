@@ -107,8 +107,7 @@ def save_automation_triggers(page: Page, ha_url: str, path: Path) -> None:
 
 
 def save_logbook(page: Page, ha_url: str, sim_url: str, path: Path) -> None:
-    """Picture the Activity page after a missed call and an answered outgoing call."""
-    miss(sim_url, "101", CALLER_NAME, "212 555 0142")
+    """Picture the Activity page after an answered outgoing call and a missed call."""
     unique_id = sim_control(sim_url, "call", {"from": "101", "to": CALLER_NUMBER})["unique_id"]
     deadline = time.monotonic() + 30
     # The simulator answers an outside call after a moment.
@@ -120,6 +119,7 @@ def save_logbook(page: Page, ha_url: str, sim_url: str, path: Path) -> None:
             raise TimeoutError("the simulator did not answer the outside call")
         time.sleep(0.2)
     sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+    miss(sim_url, "101", CALLER_NAME, "212 555 0142")  # the newest, at the top
     page.goto(f"{ha_url}/logbook")
     # The page's text, shadow roots included (Playwright's text selectors miss text that is a
     # direct child of a shadow root).
@@ -134,7 +134,7 @@ def save_logbook(page: Page, ha_url: str, sim_url: str, path: Path) -> None:
           };
           return walk(document.body).includes(wanted);
         }""",
-        arg=f"called {CALLER_NUMBER}: hung up",
+        arg=f"{CALLER_NAME} (212 555 0142) called 101: missed",
         timeout=30_000,
     )
     page.wait_for_timeout(1000)
