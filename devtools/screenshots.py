@@ -157,6 +157,75 @@ def run_async[T](coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+async def office(ha_url: str, extensions: tuple[str, ...] = ("101", "102")) -> None:
+    """Put the devices of ``extensions`` in an area named Office (created once)."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        areas = await api.ws({"type": "config/area_registry/list"})
+        area = next((area for area in areas if area["name"] == "Office"), None)
+        if area is None:
+            area = await api.ws({"type": "config/area_registry/create", "name": "Office"})
+        for device in await api.ws({"type": "config/device_registry/list"}):
+            if any(
+                domain == "switchvox" and key.rsplit("_", 1)[-1] in extensions
+                for domain, key in device["identifiers"]
+            ):
+                await api.ws(
+                    {
+                        "type": "config/device_registry/update",
+                        "device_id": device["id"],
+                        "area_id": area["area_id"],
+                    }
+                )
+
+
+def save_automation_triggers(page: Page, ha_url: str, path: Path) -> None:
+    """Picture the editor's Add trigger dialog listing the Switchvox triggers for the Office."""
+    run_async(office(ha_url))
+    page.goto(f"{ha_url}/config/automation/edit/new")
+    page.get_by_role("button", name="Add trigger").click()
+    page.get_by_text("Office", exact=True).click()
+    page.get_by_role("button", name="Phone started ringing").wait_for()
+    page.wait_for_timeout(500)
+    save(page, path)
+    page.keyboard.press("Escape")
+
+
+def save_logbook(page: Page, ha_url: str, sim_url: str, path: Path) -> None:
+    """Picture the Activity page after an answered outgoing call and a missed call."""
+    unique_id = sim_control(sim_url, "call", {"from": "101", "to": CALLER_NUMBER})["unique_id"]
+    deadline = time.monotonic() + 30
+    # The simulator answers an outside call after a moment.
+    while not any(
+        channel["unique_id"] == unique_id and channel["status"] == "onThePhone"
+        for channel in sim_channels(sim_url)
+    ):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the simulator did not answer the outside call")
+        time.sleep(0.2)
+    sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+    miss(sim_url, "101", CALLER_NAME, "212 555 0142")  # the newest, at the top
+    page.goto(f"{ha_url}/logbook")
+    # The page's text, shadow roots included (Playwright's text selectors miss text that is a
+    # direct child of a shadow root).
+    page.wait_for_function(
+        """(wanted) => {
+          const walk = (node) => {
+            let text = node.shadowRoot ? walk(node.shadowRoot) : "";
+            for (const child of node.childNodes) {
+              text += child.nodeType === Node.TEXT_NODE ? child.textContent : walk(child);
+            }
+            return text;
+          };
+          return walk(document.body).includes(wanted);
+        }""",
+        arg=f"{CALLER_NAME} (212 555 0142) called 101: missed",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(1000)
+    save(page, path)
+
+
 def miss(sim_url: str, extension: str, caller_name: str, caller_number: str) -> None:
     """Ring ``extension`` and hang up before anyone answers."""
     body = {"extension": extension, "caller_name": caller_name, "caller_number": caller_number}
@@ -250,6 +319,12 @@ def take(ha_url: str, sim_url: str, out: Path) -> list[Path]:
 
         # The missed calls list: 103's call above was missed; two more, one called back.
         save_missed_calls(page, ha_url, sim_url, path := out / "missed_calls.png")
+        written.append(path)
+
+        # The automation editor listing the phone triggers for an area; the call log.
+        save_automation_triggers(page, ha_url, path := out / "automation_triggers.png")
+        written.append(path)
+        save_logbook(page, ha_url, sim_url, path := out / "logbook_calls.png")
         written.append(path)
 
         # The dial action in the developer tools, ready to perform.

@@ -18,6 +18,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .calls import CallGroups
 from .const import CONF_EXTENSION, DIAL_DATA_MARK, DOMAIN, EVENT_SWITCHVOX, LOGGER
 from .helpers import (
     client_from_config,
@@ -90,6 +91,8 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         # The callers to call back (the to-do platform shows them): fed by every line and dial.
         self.missed_calls = MissedCalls(hass, entry.entry_id, entry.data[CONF_EXTENSION])
         self.async_add_line_listener(self.missed_calls.async_handle_line_update)
+        # Which channels make one call (a ring group's phones): the call_id of each change.
+        self.calls = CallGroups()
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
 
@@ -198,13 +201,16 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     def line_changed(self, change: LineChange) -> None:
         """Fire the bus event and tell the listeners of that line, all under one context."""
         update = LineUpdate.from_change(change)
+        call = self.calls.apply(change)
         device = self._devices.async_get_device_by_identifier(
             (DOMAIN, extension_device_key(self.config_entry, change.extension)),
             self.config_entry.entry_id,
         )
         self.hass.bus.async_fire(
             EVENT_SWITCHVOX,
-            event_data(update, device.id if device else None, self.config_entry.entry_id),
+            event_data(
+                update, device.id if device else None, self.config_entry.entry_id, call.call_id
+            ),
             context=update.context,
         )
         self._tell_line_listeners(update, change.extension)

@@ -63,8 +63,13 @@ def shown_dial_data(state: LineState | None) -> dict[str, Any] | None:
     return data or None
 
 
-def event_data(update: LineUpdate, device_id: str | None, entry_id: str) -> dict[str, Any]:
-    """Return the data of the ``switchvox_event`` of one line change."""
+def event_data(
+    update: LineUpdate, device_id: str | None, entry_id: str, call_id: str
+) -> dict[str, Any]:
+    """Return the data of the ``switchvox_event`` of one line change.
+
+    ``call_id`` names the call the channel belongs to (the channels of a ring group share it).
+    """
     change = update.change
     return {
         "device_id": device_id,
@@ -73,5 +78,6 @@ def event_data(update: LineUpdate, device_id: str | None, entry_id: str) -> dict
         "status": LINE_STATUS_OPTIONS[change.status],
         "previous_status": LINE_STATUS_OPTIONS[change.previous_status],
         "call_event": change.call_event.value if change.call_event else None,
+        "call_id": call_id,
         **update.details,
     }

@@ -390,6 +390,77 @@ def test_announce_and_call_back_blueprints(running: Running) -> None:
     assert (item["summary"], item["status"]) == (f"Call back {CALLER_NAME}", "completed")
 
 
+async def put_in_area(ha_url: str, name: str, extensions: list[str]) -> str:
+    """Create the area ``name`` (once) with the devices of ``extensions``; return its id."""
+    async with aiohttp.ClientSession() as session, HomeAssistantApi(session, ha_url) as api:
+        await api.login(DEV_USERNAME, DEV_PASSWORD)
+        areas = await api.ws({"type": "config/area_registry/list"})
+        area = next((area for area in areas if area["name"] == name), None)
+        if area is None:
+            area = await api.ws({"type": "config/area_registry/create", "name": name})
+        for device in await api.ws({"type": "config/device_registry/list"}):
+            if any(
+                domain == "switchvox" and key.rsplit("_", 1)[-1] in extensions
+                for domain, key in device["identifiers"]
+            ):
+                await api.ws(
+                    {
+                        "type": "config/device_registry/update",
+                        "device_id": device["id"],
+                        "area_id": area["area_id"],
+                    }
+                )
+        area_id: str = area["area_id"]
+        return area_id
+
+
+def test_automation_editor_builds_a_phone_trigger(running: Running, page: Page) -> None:
+    """Pick "Phone started ringing" for the Office in the editor: an Office call fires it once."""
+    url, sim_url = running.instance.ha_url, running.instance.sim_url
+    run_async(put_in_area(url, "Office", ["101", "102"]))
+    page.goto(f"{url}/config/automation/edit/new")
+    page.get_by_role("button", name="Add trigger").click()
+    page.get_by_text("Office", exact=True).click()  # by target: the area
+    page.get_by_role("button", name="Phone started ringing").click()
+    page.get_by_role("button", name="Save").click()
+    name = page.get_by_role("textbox", name="Name")  # the save dialog asks for a name
+    name.fill("Office phones ring")
+    page.locator("ha-dialog").filter(has=name).get_by_role("button", name="Save").click()
+    automation = "automation.office_phones_ring"
+    saved = wait_state(url, automation, lambda state: state["state"] == "on")
+    config = run_async(ha_get(url, f"/api/config/automation/config/{saved['attributes']['id']}"))
+    assert config["triggers"][0]["trigger"] == "switchvox.ringing"
+    assert config["triggers"][0]["target"] == {"area_id": "office"}
+
+    # 103 is not in the Office; then a ring group rings both Office phones: one run, on 101.
+    outside = sim_control(
+        sim_url,
+        "ring",
+        {"extension": "103", "caller_name": CALLER_NAME, "caller_number": "5550100"},
+    )["unique_id"]
+    wait_state(url, "sensor.extension_103_line", lambda s: s["state"] == "ringing")
+    sim_control(sim_url, "hang_up", {"unique_id": outside})
+    group = [
+        sim_control(
+            sim_url,
+            "ring",
+            {"extension": extension, "caller_name": CALLER_NAME, "caller_number": CALLER_NUMBER},
+        )["unique_id"]
+        for extension in ("101", "102")
+    ]
+    wait_state(url, "sensor.extension_102_line", lambda s: s["state"] == "ringing")
+    wait_state(url, automation, lambda s: s["attributes"]["last_triggered"] is not None)
+    for unique_id in group:
+        sim_control(sim_url, "hang_up", {"unique_id": unique_id})
+    traces = run_async(
+        ha_call(
+            url,
+            {"type": "trace/list", "domain": "automation", "item_id": saved["attributes"]["id"]},
+        )
+    )
+    assert [trace["trigger"] for trace in traces] == ["Switchvox call ringing on extension 101"]
+
+
 def test_diagnostics(running: Running) -> None:
     """The entry's diagnostics download: the session is up, the password is not in it."""
     url = running.instance.ha_url
