@@ -128,12 +128,18 @@ class Command:
     """What every command shares: the arguments, the streams, the client it builds."""
 
     def __init__(
-        self, args: argparse.Namespace, stdin: TextIO, stdout: TextIO, stop: asyncio.Event
+        self,
+        args: argparse.Namespace,
+        stdin: TextIO,
+        stdout: TextIO,
+        stop: asyncio.Event,
+        prompt: Callable[[str], str],
     ) -> None:
         self.args = args
         self.stdin = stdin
         self.out = stdout
         self.stop = stop
+        self.prompt = prompt
 
     @property
     def port(self) -> int:
@@ -153,29 +159,27 @@ class Command:
             **kwargs,
         )
 
-    def password(self) -> str:
-        """Return the password: from the named environment variable, stdin, or a prompt."""
+    async def password(self) -> str:
+        """Return the password: from the named environment variable, stdin, or a prompt.
+
+        Reading a terminal or a pipe blocks: it runs in a thread, the event loop's own is free.
+        """
         if name := self.args.password_env:
             value = os.environ.get(name)
             if value is None:
                 raise UsageError(f"environment variable {name} is not set")
             return value
         if self.args.password_stdin:
-            return self.stdin.readline().rstrip("\r\n")
-        return getpass.getpass(f"Password of extension {self.args.extension}: ")
+            line = await asyncio.to_thread(self.stdin.readline)
+            return line.rstrip("\r\n")
+        return await asyncio.to_thread(
+            self.prompt, f"Password of extension {self.args.extension}: "
+        )
 
     def print(self, text: str = "") -> None:
         """Write a line to the output at once (it may be a pipe read live)."""
         self.out.write(text + "\n")
         self.out.flush()
-
-    async def until_stopped(self, seconds: float | None = None) -> None:
-        """Wait until Ctrl-C (or the test's stop), or ``seconds`` when given."""
-        try:
-            async with asyncio.timeout(seconds):
-                await self.stop.wait()
-        except TimeoutError:
-            return
 
 
 class UsageError(Exception):
@@ -185,7 +189,7 @@ class UsageError(Exception):
 async def check(cmd: Command) -> int:
     """Check each transport, the login, each extension's subscription, and a dial if asked."""
     args = cmd.args
-    password = cmd.password()
+    password = await cmd.password()
     report = CheckReport(url=cmd.client().url)
     for transport in TRANSPORTS:
         client = cmd.client(transports=(transport,))
@@ -238,7 +242,7 @@ async def _check_session(
 
 async def dial(cmd: Command) -> int:
     """Log in and place a call from the login extension to NUMBER."""
-    password = cmd.password()
+    password = await cmd.password()
     async with cmd.client() as client:
         await client.login(cmd.args.extension, password)
         await client.dial(cmd.args.number)
@@ -250,7 +254,7 @@ async def dial(cmd: Command) -> int:
 async def capture(cmd: Command) -> int:
     """Record what the PBX sends for a while, masked as diagnostics mask it, into a file."""
     args = cmd.args
-    password = cmd.password()
+    password = await cmd.password()
     watched = list(dict.fromkeys(args.watch or [args.extension]))
     client = cmd.client(recorded_messages=CAPTURE_LIMIT)
     notifications = 0
@@ -411,7 +415,7 @@ class _WatchObserver:
 async def watch(cmd: Command) -> int:
     """Show the watched lines live, until Ctrl-C (or the test's stop)."""
     args = cmd.args
-    password = cmd.password()
+    password = await cmd.password()
     watched = list(dict.fromkeys(args.watch or [args.extension]))
     client = cmd.client()
     # In place only on a terminal: a pipe or a file gets one line per change.
@@ -492,8 +496,13 @@ async def run(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     stop: asyncio.Event | None = None,
+    prompt: Callable[[str], str] = getpass.getpass,
 ) -> int:
-    """Run a command line; return its exit status. ``stop`` ends watch and capture early."""
+    """Run a command line; return its exit status.
+
+    ``stop`` ends watch and capture early; ``prompt`` asks for the password (on the terminal,
+    not echoed) when neither --password-env nor --password-stdin gives it.
+    """
     out = stdout or sys.stdout
     args = parser().parse_args(argv)
     if args.debug:
@@ -505,7 +514,7 @@ async def run(
     if interruptible:
         # Ctrl-C ends watch and capture the way they end anyway: closed, and the capture written.
         loop.add_signal_handler(signal.SIGINT, stop.set)
-    cmd = Command(args, stdin or sys.stdin, out, stop)
+    cmd = Command(args, stdin or sys.stdin, out, stop, prompt)
     try:
         return await COMMANDS[args.command](cmd)
     except UsageError as err:

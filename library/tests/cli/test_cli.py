@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from aioswitchvox import cli
+from aioswitchvox import (
+    SwitchvoxAuthenticationError,
+    SwitchvoxConnectionError,
+    SwitchvoxError,
+    SwitchvoxNotAuthorizedError,
+    SwitchvoxTimeoutError,
+    SwitchvoxTLSError,
+    cli,
+)
 from library.tests.client.conftest import wait_until
 from library.tests.conftest import PASSWORD
 from switchvox_simulator import SwitchvoxSimulator
@@ -142,6 +150,71 @@ async def test_password_from_environment(
     assert "PBX_SECRET is not set" in out
 
 
+async def test_password_prompted(simulator: SwitchvoxSimulator) -> None:
+    """Without --password-env or --password-stdin the password is asked for, naming the login."""
+    prompts: list[str] = []
+
+    def prompt(text: str) -> str:
+        prompts.append(text)
+        return PASSWORD
+
+    args = ["check", "127.0.0.1", "101", "--no-tls", f"--port={simulator.port}"]
+    out = io.StringIO()
+    status = await cli.run(args, stdin=io.StringIO(), stdout=out, prompt=prompt)
+    assert status == 0, out.getvalue()
+    assert prompts == ["Password of extension 101: "]
+
+
+@pytest.mark.parametrize(
+    ("options", "url"),
+    [
+        ([], "https://pbx.lan:443"),
+        (["--no-tls"], "http://pbx.lan:80"),
+        (["--port=8443"], "https://pbx.lan:8443"),
+        (["--no-tls", "--port=8080"], "http://pbx.lan:8080"),
+    ],
+)
+def test_address_options(options: list[str], url: str) -> None:
+    """HTTPS on 443 unless told otherwise, as the PBX serves it."""
+    args = cli.parser().parse_args(["check", "pbx.lan", "101", *options])
+    command = cli.Command(args, io.StringIO(), io.StringIO(), asyncio.Event(), str)
+    assert command.client().url == url
+    assert command.client().verify_ssl
+    args = cli.parser().parse_args(["check", "pbx.lan", "101", "--insecure"])
+    assert (
+        not cli.Command(args, io.StringIO(), io.StringIO(), asyncio.Event(), str)
+        .client()
+        .verify_ssl
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (SwitchvoxAuthenticationError(-32000, "Invalid", "login"), "refused: wrong extension or"),
+        (SwitchvoxNotAuthorizedError(-32001, "No", "dial"), "not authorized: the PBX admin has"),
+        (SwitchvoxTLSError("certificate verify failed"), "TLS certificate refused: certificate"),
+        (SwitchvoxTimeoutError("No response to dial"), "no answer in time: No response to dial"),
+        (SwitchvoxConnectionError("Connection refused"), "cannot connect: Connection refused"),
+        (SwitchvoxError("odd"), "SwitchvoxError: odd"),
+    ],
+)
+def test_reasons(error: SwitchvoxError, said: str) -> None:
+    """Each kind of error is told in a user's words, with what to try."""
+    assert cli.reason(error).startswith(said)
+    if isinstance(error, SwitchvoxTLSError):
+        assert cli.reason(error).endswith("try --insecure)")
+
+
+async def test_check_dial_refused(simulator: SwitchvoxSimulator) -> None:
+    """A login that may not dial fails the check at the dial step, saying why."""
+    simulator.add_account("105", PASSWORD, "Eve Ellis", can_dial=False)
+    status, out = await run(argv(simulator, "check", "105", "--dial", "101"))
+    assert status == 1
+    assert "  dial 101                 FAILED: not authorized" in out
+    assert "  watch 105                ok" in out
+
+
 async def test_password_never_an_argument() -> None:
     """There is no option that takes the password on the command line."""
     with pytest.raises(SystemExit):
@@ -256,6 +329,28 @@ async def test_watch_table(simulator: SwitchvoxSimulator) -> None:
     assert "Zed Zimmer 5550100" in frames[2]
     for column in ("extension", "name", "status", "channels", "other party"):
         assert column in frames[1]
+
+
+async def test_watch_through_a_drop(simulator: SwitchvoxSimulator) -> None:
+    """Watch says when the connection is lost and carries on once the session is back."""
+    stop = asyncio.Event()
+    out = io.StringIO()
+    task = asyncio.create_task(run(argv(simulator, "watch", "101"), out=out, stop=stop))
+    await changed(out, "connected", task)
+    await simulator.drop_connections()
+    await changed(out, "connection lost, reconnecting", task)
+    await wait_until(lambda: out.getvalue().count(" connected") == 2 or task.done())
+    await simulator.ring("101", caller_name="Zed Zimmer", caller_number="5550100")
+    await changed(out, "ringing", task)
+    stop.set()
+    status, text = await task
+    assert status == 0, text
+    assert [line.split(" ", 1)[1] for line in text.splitlines()] == [
+        "connected",
+        "connection lost, reconnecting",
+        "connected",
+        "101 Alice Archer ringing (1) Zed Zimmer 5550100",
+    ]
 
 
 async def test_watch_refused_login(simulator: SwitchvoxSimulator) -> None:
