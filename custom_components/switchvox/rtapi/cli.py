@@ -172,9 +172,12 @@ class Command:
         if self.args.password_stdin:
             line = await asyncio.to_thread(self.stdin.readline)
             return line.rstrip("\r\n")
-        return await asyncio.to_thread(
-            self.prompt, f"Password of extension {self.args.extension}: "
-        )
+        try:
+            return await asyncio.to_thread(
+                self.prompt, f"Password of extension {self.args.extension}: "
+            )
+        except EOFError:
+            raise UsageError("no password given") from None
 
     def print(self, text: str = "") -> None:
         """Write a line to the output at once (it may be a pipe read live)."""

@@ -165,6 +165,18 @@ async def test_password_prompted(simulator: SwitchvoxSimulator) -> None:
     assert prompts == ["Password of extension 101: "]
 
 
+async def test_password_prompt_ended() -> None:
+    """Ctrl-D at the password prompt is a usage error (2), not a traceback."""
+
+    def prompt(text: str) -> str:
+        raise EOFError
+
+    out = io.StringIO()
+    status = await cli.run(["check", "pbx.lan", "101"], stdout=out, prompt=prompt)
+    assert status == 2
+    assert out.getvalue() == "aioswitchvox: no password given\n"
+
+
 @pytest.mark.parametrize(
     ("options", "url"),
     [
