@@ -8,6 +8,7 @@ command line, and is neither printed nor logged.
 import argparse
 import asyncio
 from collections.abc import Callable, Sequence
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import getpass
@@ -261,7 +262,7 @@ async def capture(cmd: Command) -> int:
     watched = list(dict.fromkeys(args.watch or [args.extension]))
     client = cmd.client(recorded_messages=CAPTURE_LIMIT)
     notifications = 0
-    enough = asyncio.Event()
+    enough = asyncio.Event()  # --count reached, or the connection lost
 
     def count(_state: object) -> None:
         nonlocal notifications
@@ -269,7 +270,12 @@ async def capture(cmd: Command) -> int:
         if args.count is not None and notifications >= args.count:
             enough.set()
 
+    def lost(connected: bool) -> None:
+        if not connected:
+            enough.set()
+
     client.add_line_state_listener(count)
+    client.add_connection_listener(lost)
     started = datetime.now(UTC)
     async with client:
         await client.login(args.extension, password)
@@ -280,15 +286,21 @@ async def capture(cmd: Command) -> int:
             + (f" (refused: {', '.join(refused)})" if refused else "")
         )
         stopped = asyncio.ensure_future(cmd.stop.wait())
-        counted = asyncio.ensure_future(enough.wait())
+        ended = asyncio.ensure_future(enough.wait())
         try:
             await asyncio.wait(
-                [stopped, counted], timeout=args.seconds, return_when=asyncio.FIRST_COMPLETED
+                [stopped, ended], timeout=args.seconds, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             stopped.cancel()
-            counted.cancel()
-        await client.logout()
+            ended.cancel()
+        # What was captured is written whatever the PBX does now, a drop included.
+        connection_lost = not client.connected
+        if connection_lost:
+            cmd.print("the PBX closed the connection")
+        else:
+            with contextlib.suppress(SwitchvoxError):
+                await client.logout()
     messages = [m for item in client.received if (m := recorded_message(item, password))]
     document = {
         "aioswitchvox": version(),
@@ -303,6 +315,7 @@ async def capture(cmd: Command) -> int:
         "refused": list(refused),
         "notifications": notifications,
         "malformed_messages": client.malformed_messages,
+        "connection_lost": connection_lost,
         "messages": messages,
     }
     text = json.dumps(document, indent=2) + "\n"

@@ -268,6 +268,7 @@ async def test_capture_writes_masked_file(simulator: SwitchvoxSimulator, tmp_pat
     assert document["refused"] == []
     assert document["notifications"] == 1
     assert document["transport"] == "websocket"
+    assert document["connection_lost"] is False
     [message] = document["messages"]
     assert message["event"] == "notification"
     [remote] = message["payload"]["params"]["remotes"]
@@ -287,6 +288,20 @@ async def test_capture_stops_on_request(simulator: SwitchvoxSimulator, tmp_path:
     assert status == 0, out
     assert "(refused: 101)" in out
     assert json.loads(out_file.read_text(encoding="utf-8"))["refused"] == ["101"]
+
+
+async def test_capture_through_a_drop(simulator: SwitchvoxSimulator, tmp_path: Path) -> None:
+    """A PBX closing the connection ends the capture, which still writes what it got."""
+    out_file = tmp_path / "capture.json"
+    args = argv(simulator, "capture", "101", "--seconds=600", f"--out={out_file}")
+    task = asyncio.create_task(run(args))
+    await wait_until(lambda: simulator.subscriptions.get("101") == 1 or task.done())
+    await simulator.drop_connections()
+    status, out = await task
+    assert status == 0, out
+    assert "the PBX closed the connection" in out
+    document = json.loads(out_file.read_text(encoding="utf-8"))
+    assert document["connection_lost"] is True
 
 
 async def changed(output: io.StringIO, text: str, task: asyncio.Task[Any]) -> None:
