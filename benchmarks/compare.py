@@ -1,6 +1,6 @@
 """This tree's integration and other commits', side by side (``--against REV [REV ...]``).
 
-Absolute figures swing by 2x between machines and hours here, so a change is judged against
+Absolute figures swing widely between machines and hours, so a change is judged against
 its base in one run. Each REV's ``custom_components`` is checked out (``git archive``, which leaves
 the repository untouched) into a temporary directory next to a link to this tree's
 ``benchmarks``: every side runs the same worker code and scenarios, and only the integration

@@ -474,7 +474,7 @@ async def scenario_throughput(link: Link, port: int, opts: Options) -> dict[str,
         all_events = await ladder(link, sensors.samples, **ladder_opts)
         remove_listener()
         # Where the floor is: the same, with Home Assistant's heap moved out of the collector's
-        # reach (gc.freeze), so that full collections no longer stall the loop for 0.3-0.6 s.
+        # reach (gc.freeze), so that no full collection stalls the loop.
         gc.collect()
         gc.freeze()
         frozen = await ladder(link, sensors.samples, **ladder_opts)

@@ -46,8 +46,8 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
     # The recorder keeps the status with who is on the line and which way (caller_name,
     # caller_number, direction). Not recorded: the extension (constant: it names the entity),
     # call_start (the time of the call's first state in the history itself), active_channels
-    # (derived, 1 in almost every call) and dial_data (up to 4 KB, set by the automation
-    # that placed the call; it stays in the state, the call event and switchvox_event).
+    # (derived, 1 in almost every call) and dial_data (up to MAX_DIAL_DATA_BYTES, set by the
+    # automation that placed the call; it stays in the state, the call event and switchvox_event).
     _unrecorded_attributes = frozenset({"extension", "call_start", "active_channels", "dial_data"})
 
     # The attributes last returned and what they were built from: a line changing status
@@ -63,7 +63,7 @@ class SwitchvoxLineStatusSensor(SwitchvoxLineEntity, SensorEntity):
     ) -> None:
         super().__init__(coordinator, extension, description)
         # Set here, with the entity's other attributes, not at its first write: set late, they
-        # grew each of 1,000 instance dictionaries by 1.4 KB.
+        # would make every instance's dictionary a larger one of its own.
         self._attributes_source = None
         self._attributes = {}
 

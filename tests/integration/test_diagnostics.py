@@ -12,9 +12,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.switchvox import diagnostics
 from custom_components.switchvox.helpers import switchvox_exception_handler
-from custom_components.switchvox.rtapi import ReceivedMessage
 from switchvox_simulator import SwitchvoxSimulator
 from tests.conftest import PASSWORD
 
@@ -55,25 +53,3 @@ async def test_diagnostics(
     assert error["payload"]["error"]["message"] == "cannot dial with **REDACTED**"
     assert [item["event"] for item in result["session"]["history"]] == ["connected"]
     assert result == snapshot(exclude=VOLATILE)
-
-
-def test_recorded_messages_edge_cases(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cut or odd messages are summarised; answers without an error are left out."""
-    answer = ReceivedMessage(0, '2["response",{"result":true}]')
-    assert diagnostics.recorded_message(answer, "") is None
-    cut = diagnostics.recorded_message(ReceivedMessage(0, '2["notification",{"a":"555'), "")
-    assert cut is not None
-    assert cut["unparsed"] == '#["notification",{"a":"###'
-    assert cut["length"] == 26
-    assert diagnostics.recorded_message(ReceivedMessage(0, "0{}"), "") is None
-    message = diagnostics.recorded_message(
-        ReceivedMessage(0, '2["notification",{"number":12,"sid":"x","ok":true,"name":"Al"}]'), ""
-    )
-    assert message is not None
-    assert message["payload"] == {"number": "**", "sid": "**REDACTED**", "ok": True, "name": "**"}
-    monkeypatch.setattr(diagnostics, "MASK_CALLER_DATA", False)
-    message = diagnostics.recorded_message(
-        ReceivedMessage(0, '2["notification",{"number":"5551234"}]'), ""
-    )
-    assert message is not None
-    assert message["payload"] == {"number": "5551234"}

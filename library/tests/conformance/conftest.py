@@ -17,10 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from library.tests.conftest import PASSWORD
 from switchvox_simulator import SwitchvoxSimulator
-from tests.conftest import PASSWORD
 
-NODE_DIR = Path(__file__).parents[1] / "servers" / "node"
+NODE_DIR = Path(__file__).parents[3] / "tests" / "servers" / "node"
 PING_INTERVAL = 0.5
 PING_TIMEOUT = 0.5
 EXTENSIONS = ("101", "102")

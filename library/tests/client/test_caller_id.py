@@ -3,7 +3,7 @@
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.switchvox.rtapi import Remote, caller_id_name
+from aioswitchvox import Remote, caller_id_name
 
 
 @pytest.mark.parametrize(

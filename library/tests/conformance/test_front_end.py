@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from custom_components.switchvox.rtapi import SwitchvoxClient, SwitchvoxSession
-from custom_components.switchvox.rtapi.client import DEFAULT_CONNECT_TIMEOUT
-from custom_components.switchvox.rtapi.wire import (
+from aioswitchvox import SwitchvoxClient, SwitchvoxSession
+from aioswitchvox.client import DEFAULT_CONNECT_TIMEOUT
+from aioswitchvox.wire import (
     DEFAULT_PING_INTERVAL,
     DEFAULT_PING_TIMEOUT,
     PACKETS_PER_STEP,
     TransportName,
 )
+from library.tests.client.conftest import Recorder, wait_until
+from library.tests.conftest import PASSWORD
 from switchvox_simulator.frontend import FrontEnd, WebSocketMode, binary_payload, text_payload
-from tests.client.conftest import Recorder, wait_until
-from tests.conftest import PASSWORD
 
 from .conftest import EXTENSIONS, Server
 from .test_conformance import _Observer, params

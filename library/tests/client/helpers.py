@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custom_components.switchvox.rtapi import LineState
+from aioswitchvox import LineState
 
 
 def parsed_content(state: LineState) -> str:

@@ -15,7 +15,7 @@ import warnings
 
 import pytest
 
-from custom_components.switchvox.rtapi import (
+from aioswitchvox import (
     TOPIC_LINE_STATE,
     Direction,
     LineStatus,
@@ -30,12 +30,12 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
+from library.tests.conftest import PASSWORD
 from switchvox_simulator import SwitchvoxSimulator, format_timestamp
-from tests.conftest import PASSWORD
 
 from .conftest import MakeClient, Recorder, wait_until
 
-CLIENT_LOGGER = "custom_components.switchvox.rtapi"
+CLIENT_LOGGER = "aioswitchvox"
 WHEN = datetime(2024, 5, 17, 9, 30, 15, tzinfo=UTC)
 
 

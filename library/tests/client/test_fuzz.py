@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from custom_components.switchvox.rtapi import (
+from aioswitchvox import (
     TOPIC_LINE_STATE,
     LineState,
     LineStatus,
@@ -15,13 +15,13 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxClient,
     SwitchvoxMessageError,
 )
-from custom_components.switchvox.rtapi.lines import (
+from aioswitchvox.lines import (
     MAX_CHANNELS_PER_EXTENSION,
     MAX_UNKNOWN_STATUSES,
     LineTracker,
 )
-from custom_components.switchvox.rtapi.models import MAX_ID_LENGTH, MAX_REMOTES, MAX_TEXT_LENGTH
-from custom_components.switchvox.rtapi.wire import decode_payload, encode_payload
+from aioswitchvox.models import MAX_ID_LENGTH, MAX_REMOTES, MAX_TEXT_LENGTH
+from aioswitchvox.wire import decode_payload, encode_payload
 
 from .helpers import parsed_content
 

@@ -13,13 +13,13 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.switchvox.rtapi import (
+from aioswitchvox import (
     SwitchvoxClient,
     SwitchvoxConnectionError,
     SwitchvoxTLSError,
     client as client_module,
 )
-from custom_components.switchvox.rtapi.wire import (
+from aioswitchvox.wire import (
     CLOSE_GRACE,
     MAX_MESSAGE_SIZE,
     DroppedPackets,
@@ -29,12 +29,12 @@ from custom_components.switchvox.rtapi.wire import (
     decode_payload,
     encode_payload,
 )
+from library.tests.conftest import PASSWORD
 from switchvox_simulator import SwitchvoxSimulator
-from tests.conftest import PASSWORD
 
 from .conftest import MakeClient, Recorder, wait_until
 
-WIRE_LOGGER = "custom_components.switchvox.rtapi.wire"
+WIRE_LOGGER = "aioswitchvox.wire"
 # Coroutines of the client side of a connection (the simulator's own are AsyncServer/AsyncSocket).
 CLIENT_COROUTINES = ("ClientSession.", "SocketIOConnection.", "SwitchvoxClient.")
 TRANSPORTS: list[TransportName] = ["websocket", "polling"]
@@ -561,7 +561,7 @@ async def test_failed_release_is_logged(caplog: pytest.LogCaptureFixture) -> Non
     async def hang() -> None:
         await asyncio.sleep(3600)
 
-    caplog.set_level(logging.DEBUG, logger="custom_components.switchvox.rtapi.client")
+    caplog.set_level(logging.DEBUG, logger="aioswitchvox.client")
     failed = asyncio.create_task(fail())
     cancelled = asyncio.create_task(hang())
     await asyncio.sleep(0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.switchvox.rtapi import (
+from aioswitchvox import (
     LineChange,
     SwitchvoxAlreadyAuthenticatedError,
     SwitchvoxAuthenticationError,
@@ -22,10 +22,10 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxError,
     SwitchvoxSession,
 )
-from custom_components.switchvox.rtapi.wire import MAX_MESSAGE_SIZE, TransportName
+from aioswitchvox.wire import MAX_MESSAGE_SIZE, TransportName
+from library.tests.client.conftest import Recorder, wait_until
+from library.tests.conftest import PASSWORD
 from switchvox_simulator.proxy import BlackholeProxy
-from tests.client.conftest import Recorder, wait_until
-from tests.conftest import PASSWORD
 
 from .conftest import PING_INTERVAL, PING_TIMEOUT, Server
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.switchvox.rtapi import (
+from aioswitchvox import (
     MAX_DIAL_DATA_BYTES,
     MAX_DIAL_DATA_DEPTH,
     Account,
@@ -27,8 +27,8 @@ from custom_components.switchvox.rtapi import (
     SwitchvoxSessionExpiredError,
     parse_timestamp,
 )
-from custom_components.switchvox.rtapi.exceptions import rpc_error_from_code
-from custom_components.switchvox.rtapi.models import (
+from aioswitchvox.exceptions import rpc_error_from_code
+from aioswitchvox.models import (
     MAX_ID_LENGTH,
     MAX_REMOTES,
     MAX_TEXT_LENGTH,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.switchvox.rtapi.session import (
+from aioswitchvox.session import (
     FIRST_RECONNECT_DELAY,
     RECONNECT_MAX_DELAY,
     _duration,

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from custom_components.switchvox.rtapi import Account, LineState, LineStatus
-from custom_components.switchvox.rtapi.lines import (
+from aioswitchvox import Account, LineState, LineStatus
+from aioswitchvox.lines import (
     MAX_CHANNELS_PER_EXTENSION,
     MAX_UNKNOWN_STATUSES,
     STATUS_PRIORITY,

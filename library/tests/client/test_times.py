@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import assume, given, strategies as st
 import pytest
 
-from custom_components.switchvox.rtapi import Account, LineState, LineStatus, parse_timestamp
-from custom_components.switchvox.rtapi.lines import Line
-from custom_components.switchvox.rtapi.models import MAX_CHANNEL_AGE
+from aioswitchvox import Account, LineState, LineStatus, parse_timestamp
+from aioswitchvox.lines import Line
+from aioswitchvox.models import MAX_CHANNEL_AGE
 from switchvox_simulator import format_timestamp
 from switchvox_simulator.pbx import TIMESTAMP_FORMATS
 

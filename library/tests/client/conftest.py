@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from custom_components.switchvox.rtapi import LineState, SwitchvoxClient
+from aioswitchvox import LineState, SwitchvoxClient
+from library.tests.conftest import PASSWORD
 from switchvox_simulator import SwitchvoxSimulator
-from tests.conftest import PASSWORD
 
 TIMEOUT = 5.0
 

@@ -1,0 +1,1 @@
+"""The aioswitchvox distribution: its tests (the package itself is src/aioswitchvox)."""

@@ -1,0 +1,1 @@
+"""Tests of aioswitchvox that need no Home Assistant: plain pytest runs them."""

@@ -1,0 +1,1 @@
+"""Tests of the Switchvox Realtime API client library (aioswitchvox)."""

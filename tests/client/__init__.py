@@ -1,1 +1,0 @@
-"""Tests of the Switchvox Realtime API client library (custom_components.switchvox.rtapi)."""
