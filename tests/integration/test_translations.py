@@ -1,4 +1,4 @@
-"""Tests that the shipped English translations are the strings the code refers to."""
+"""Tests that the shipped translations are the strings the code refers to, in every language."""
 
 from __future__ import annotations
 
@@ -13,11 +13,22 @@ from custom_components.switchvox.rtapi.lines import CallEvent
 from custom_components.switchvox.sensor import LINE_STATUS_DESCRIPTION
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "switchvox"
+# The languages with the most Home Assistant users; each must translate every string.
+LANGUAGES = ("de", "es", "fr", "it", "nl", "pl", "pt-BR", "sv")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """Return the object of ``pairs``, refusing a key given twice (JSON keeps the last one)."""
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)), f"duplicate keys: {keys}"
+    return dict(pairs)
 
 
 def _load(name: str) -> dict[str, object]:
     """Return a JSON file of the integration package."""
-    data: dict[str, object] = json.loads((PACKAGE / name).read_text(encoding="utf-8"))
+    text = (PACKAGE / name).read_text(encoding="utf-8")
+    data: dict[str, object] = json.loads(text, object_pairs_hook=_unique)
     return data
 
 
@@ -76,3 +87,74 @@ def test_assist_and_setup_messages_exist() -> None:
         "api_not_allowed",
     ):
         assert "message" in exceptions[key]
+
+
+def _strings(node: object, path: str = "") -> dict[str, str]:
+    """Return every string below ``node`` by its dotted key (what the frontend looks up)."""
+    if isinstance(node, str):
+        return {path: node}
+    assert isinstance(node, dict), f"{path}: neither a string nor an object"
+    found: dict[str, str] = {}
+    for key, value in node.items():
+        found.update(_strings(value, f"{path}.{key}" if path else key))
+    return found
+
+
+def _placeholders(text: str) -> list[str]:
+    """Return the names of the placeholders of ``text``, sorted."""
+    return sorted(set(_PLACEHOLDER.findall(text)))
+
+
+def test_every_language_is_shipped() -> None:
+    """The translations folder holds English and exactly the languages named here."""
+    shipped = {path.stem for path in (PACKAGE / "translations").glob("*.json")}
+    assert shipped == {"en", *LANGUAGES}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_has_every_key_of_strings_json(language: str) -> None:
+    """A language translates each string of strings.json, and nothing else.
+
+    A string added to strings.json fails here until every language has it.
+    """
+    source = _strings(_load("strings.json"))
+    translated = _strings(_load(f"translations/{language}.json"))
+    assert sorted(source.keys() - translated.keys()) == [], "missing"
+    assert sorted(translated.keys() - source.keys()) == [], "not in strings.json"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_keeps_the_placeholders(language: str) -> None:
+    """Each translated string has exactly the placeholders of its English original."""
+    source = _strings(_load("strings.json"))
+    translated = _strings(_load(f"translations/{language}.json"))
+    wrong = {
+        key: _placeholders(text)
+        for key, text in translated.items()
+        if key in source and _placeholders(text) != _placeholders(source[key])
+    }
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_strings_are_filled_in(language: str) -> None:
+    """No empty string, no unresolved reference, no stray brace or English left by accident.
+
+    Home Assistant reads a custom integration's translations/*.json as they are: a
+    [%key:...%] reference is not resolved there. The frontend formats the strings as ICU
+    messages, where an apostrophe right before a brace quotes the placeholder away.
+    """
+    source = _strings(_load("strings.json"))
+    for key, text in _strings(_load(f"translations/{language}.json")).items():
+        assert text.strip(), key
+        assert "[%key:" not in text, key
+        assert text.count("{") == text.count("}"), key
+        assert not re.search(r"['\u2019]\{", text), key
+        # Whole sentences are translated (names, addresses and "Host" may stay as they are).
+        if len(source.get(key, "").split()) > 4:
+            assert text != source[key], f"{key} is the English text"
+
+
+def test_strings_json_has_no_unresolved_references() -> None:
+    """translations/en.json is a plain copy of strings.json, so strings.json has no references."""
+    assert not [key for key, text in _strings(_load("strings.json")).items() if "[%key:" in text]
