@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from logging import DEBUG
 from pathlib import Path
 import re
+from unittest.mock import patch
 
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import translation
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.switchvox.const import DIRECTION_OPTIONS
+from custom_components.switchvox.const import CONF_EXTENSION, DIRECTION_OPTIONS, DOMAIN
 from custom_components.switchvox.rtapi.lines import CallEvent
 from custom_components.switchvox.sensor import LINE_STATUS_DESCRIPTION
+from switchvox_simulator import SwitchvoxSimulator
+from tests.conftest import simulator_config
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "switchvox"
 # The languages with the most Home Assistant users; each must translate every string.
@@ -158,3 +168,107 @@ def test_language_strings_are_filled_in(language: str) -> None:
 def test_strings_json_has_no_unresolved_references() -> None:
     """translations/en.json is a plain copy of strings.json, so strings.json has no references."""
     assert not [key for key, text in _strings(_load("strings.json")).items() if "[%key:" in text]
+
+
+async def _loaded(hass: HomeAssistant, language: str, category: str) -> dict[str, str]:
+    """Return this integration's strings of ``category`` as Home Assistant serves them."""
+    strings = await translation.async_get_translations(hass, language, category, {DOMAIN})
+    prefix = f"component.{DOMAIN}.{category}."
+    return {
+        key.removeprefix(prefix): text for key, text in strings.items() if key.startswith(prefix)
+    }
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_home_assistant_loads_every_string(
+    hass: HomeAssistant, language: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Home Assistant serves each string of the language file, none replaced by English.
+
+    Home Assistant drops a translated string whose placeholders differ from English, with an
+    error in the log, and shows the English one instead.
+    """
+    for category, strings in _load(f"translations/{language}.json").items():
+        assert await _loaded(hass, language, category) == _strings(strings), category
+    errors = [r for r in caplog.records if r.name == translation.__name__ and r.levelno > DEBUG]
+    assert not errors
+
+
+def _form(result: ConfigFlowResult, strings: dict[str, str]) -> dict[str, object]:
+    """Return the texts the frontend shows for a form, from the strings of its flow."""
+    step = f"step.{result['step_id']}"
+    placeholders = result.get("description_placeholders") or {}
+    fields = [str(key) for key in result["data_schema"].schema]
+    return {
+        "title": strings[f"{step}.title"].format(**placeholders),
+        "description": strings.get(f"{step}.description", "").format(**placeholders),
+        "labels": {field: strings[f"{step}.data.{field}"] for field in fields},
+        "help": {field: strings[f"{step}.data_description.{field}"] for field in fields},
+        "errors": {
+            field: strings[f"error.{error}"] for field, error in (result["errors"] or {}).items()
+        },
+    }
+
+
+async def test_config_flow_in_german(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """A German user sets up the PBX: the form, its help and its errors are in German."""
+    hass.config.language = "de"
+    german = await _loaded(hass, hass.config.language, "config")
+    english = await _loaded(hass, "en", "config")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    form = _form(result, german)
+    assert form["title"] == "Mit einer Switchvox-Telefonanlage verbinden"
+    assert form["labels"] == {
+        CONF_HOST: "Host",
+        CONF_PORT: "Port",
+        CONF_SSL: "HTTPS verwenden",
+        CONF_VERIFY_SSL: "TLS-Zertifikat überprüfen",
+        CONF_EXTENSION: "Nebenstelle",
+        CONF_PASSWORD: "Passwort",
+    }
+    assert form["errors"] == {}
+    # Every help text is German, none the English fallback.
+    help_texts = form["help"]
+    assert isinstance(help_texts, dict)
+    english_help = {field: english[f"step.user.data_description.{field}"] for field in help_texts}
+    assert not [field for field, text in help_texts.items() if text == english_help[field]]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], simulator_config(simulator, **{CONF_PASSWORD: "falsch"})
+    )
+    assert _form(result, german)["errors"] == {
+        "base": "Die Telefonanlage hat die Nebenstelle oder das Passwort abgelehnt."
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], simulator_config(simulator, **{CONF_HOST: "ftp://pbx.example.lan"})
+    )
+    assert _form(result, german)["errors"] == {
+        CONF_HOST: "Nur http://- und https://-Adressen werden unterstützt, "
+        "etwa https://pbx.example.lan:8443/."
+    }
+    with patch("custom_components.switchvox.async_setup_entry", return_value=True):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], simulator_config(simulator)
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_reauth_flow_in_german(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
+) -> None:
+    """The reauth form names the extension and the PBX in a German sentence."""
+    german = await _loaded(hass, "de", "config")
+    simulator.set_password("101", "n3u-pa55")
+    result = await init_integration.start_reauth_flow(hass)
+    form = _form(result, german)
+    assert form["title"] == "Passwort der Nebenstelle 101 erneut eingeben"
+    assert form["description"] == (
+        "Die Switchvox-Telefonanlage unter 127.0.0.1 hat das Passwort der Nebenstelle 101 "
+        "abgelehnt."
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: "n3u-pa55"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert german[f"abort.{result['reason']}"] == "Die erneute Authentifizierung war erfolgreich."
+    await hass.async_block_till_done()
