@@ -198,7 +198,9 @@ def _form(result: ConfigFlowResult, strings: dict[str, str]) -> dict[str, object
     """Return the texts the frontend shows for a form, from the strings of its flow."""
     step = f"step.{result['step_id']}"
     placeholders = result.get("description_placeholders") or {}
-    fields = [str(key) for key in result["data_schema"].schema]
+    schema = result["data_schema"]
+    assert schema is not None
+    fields = [str(key) for key in schema.schema]
     return {
         "title": strings[f"{step}.title"].format(**placeholders),
         "description": strings.get(f"{step}.description", "").format(**placeholders),
