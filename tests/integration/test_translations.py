@@ -6,23 +6,31 @@ import json
 from logging import DEBUG
 from pathlib import Path
 import re
+import shutil
+from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components import conversation
 from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import translation
+from homeassistant.helpers import intent, translation
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.switchvox.const import CONF_EXTENSION, DIRECTION_OPTIONS, DOMAIN
+from custom_components.switchvox.intent import INTENT_DIAL
 from custom_components.switchvox.rtapi.lines import CallEvent
 from custom_components.switchvox.sensor import LINE_STATUS_DESCRIPTION
 from switchvox_simulator import SwitchvoxSimulator
 from tests.conftest import simulator_config
 
+from .helpers import state_of, wait_for
+
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "switchvox"
+SENTENCES = Path(__file__).parents[2] / "docs" / "custom_sentences"
 # The languages with the most Home Assistant users; each must translate every string.
 LANGUAGES = ("de", "es", "fr", "it", "nl", "pl", "pt-BR", "sv")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -274,3 +282,89 @@ async def test_reauth_flow_in_german(
     assert result["type"] is FlowResultType.ABORT
     assert german[f"abort.{result['reason']}"] == "Die erneute Authentifizierung war erfolgreich."
     await hass.async_block_till_done()
+
+
+@pytest.fixture
+def german(hass: HomeAssistant) -> None:
+    """Run Home Assistant in German (before the entry is set up, as a German install does)."""
+    hass.config.language = "de"
+
+
+@pytest.fixture
+async def intents(hass: HomeAssistant) -> None:
+    """Load Home Assistant's intent integration, which loads the intent platforms."""
+    assert await async_setup_component(hass, "intent", {})
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def german_assist(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Install the repository's German Assist sentences as the README says, then Assist."""
+    folder = tmp_path / "custom_sentences" / "de"
+    folder.mkdir(parents=True)
+    shutil.copy(SENTENCES / "de" / "switchvox.yaml", folder)
+    hass.config.config_dir = str(tmp_path)
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    await hass.async_block_till_done()
+
+
+async def _say(hass: HomeAssistant, text: str) -> str:
+    """Say ``text`` to Home Assistant's own agent in German; return its spoken answer."""
+    result = await conversation.async_converse(hass, text, None, Context(), language="de")
+    speech: str = result.response.speech["plain"]["speech"]
+    return speech
+
+
+@pytest.mark.usefixtures("german", "intents", "init_integration", "german_assist")
+async def test_assist_dials_in_german(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """Saying "Ruf 1-0-2 an" goes through Home Assistant's agent; the answer is German."""
+    assert await _say(hass, "Ruf 1-0-2 an") == "Rufe 1-0-2 an"
+    assert await _say(hass, "Wähle 101") == "Rufe 101 an"
+    dials = [params for method, params in simulator.requests if method == "dial"]
+    assert dials == [{"extension": "102"}, {"extension": "101"}]
+
+
+@pytest.mark.usefixtures("german", "intents", "init_integration")
+async def test_assist_refuses_in_german(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
+    """An unwatched number and an unknown name are refused with a German reason."""
+    refusals = {
+        "555 0123": "Assist darf nur überwachte Nebenstellen anrufen, und 5550123 ist keine "
+        "davon. Erlaube in den Switchvox-Optionen jede Nummer, um sie anzurufen.",
+        "Bruno": "Ich weiß nicht, wer Bruno ist.",
+    }
+    for target, reason in refusals.items():
+        with pytest.raises(intent.IntentHandleError) as refusal:
+            await intent.async_handle(
+                hass, "test", INTENT_DIAL, {"target": {"value": target}}, language="de"
+            )
+        assert str(refusal.value) == reason
+    assert not [method for method, _ in simulator.requests if method == "dial"]
+
+
+@pytest.mark.usefixtures("german", "init_integration")
+async def test_missed_call_items_in_german(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator
+) -> None:
+    """The missed calls list of a German install says "zurückrufen" and who called whom."""
+    # A German install names its entities in German, and so their ids.
+    line = "sensor.nebenstelle_102_leitung"
+    for caller in ({"caller_name": "Maria Gonzalez", "caller_number": "2125550142"}, {}):
+        uid = await simulator.ring("102", **caller)
+        await wait_for(hass, lambda: state_of(hass, line) == "ringing")
+        await simulator.hang_up(uid)
+        await wait_for(hass, lambda: state_of(hass, line) == "idle")
+    entity_id = "todo.switchvox_127_0_0_1_verpasste_anrufe"
+    result = await hass.services.async_call(
+        "todo", "get_items", {"entity_id": entity_id}, blocking=True, return_response=True
+    )
+    items: Any = (result or {})[entity_id]
+    summaries = [item["summary"] for item in items["items"]]
+    assert summaries == [
+        "Verpasster Anruf eines unbekannten Anrufers",
+        "Maria Gonzalez zurückrufen",
+    ]
+    descriptions = [item["description"] for item in items["items"]]
+    assert descriptions[0].startswith("Ein Anrufer ohne Nummer hat 102 um ")
+    assert descriptions[1].startswith("2125550142 hat 102 um ")
+    assert descriptions[1].endswith(" angerufen")
