@@ -300,18 +300,23 @@ async def intents(hass: HomeAssistant) -> None:
 @pytest.fixture
 async def german_assist(hass: HomeAssistant, tmp_path: Path) -> None:
     """Install the repository's German Assist sentences as the README says, then Assist."""
-    folder = tmp_path / "custom_sentences" / "de"
+    await _install_sentences(hass, tmp_path, "de")
+
+
+async def _install_sentences(hass: HomeAssistant, tmp_path: Path, language: str) -> None:
+    """Copy the repository's Assist sentences of ``language`` to the config, then set up Assist."""
+    folder = tmp_path / "custom_sentences" / language
     folder.mkdir(parents=True)
-    shutil.copy(SENTENCES / "de" / "switchvox.yaml", folder)
+    shutil.copy(SENTENCES / language / "switchvox.yaml", folder)
     hass.config.config_dir = str(tmp_path)
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
     await hass.async_block_till_done()
 
 
-async def _say(hass: HomeAssistant, text: str) -> str:
-    """Say ``text`` to Home Assistant's own agent in German; return its spoken answer."""
-    result = await conversation.async_converse(hass, text, None, Context(), language="de")
+async def _say(hass: HomeAssistant, text: str, language: str = "de") -> str:
+    """Say ``text`` to Home Assistant's own agent (in German); return its spoken answer."""
+    result = await conversation.async_converse(hass, text, None, Context(), language=language)
     speech: str = result.response.speech["plain"]["speech"]
     return speech
 
@@ -323,6 +328,43 @@ async def test_assist_dials_in_german(hass: HomeAssistant, simulator: SwitchvoxS
     assert await _say(hass, "Wähle 101") == "Rufe 101 an"
     dials = [params for method, params in simulator.requests if method == "dial"]
     assert dials == [{"extension": "102"}, {"extension": "101"}]
+
+
+# What a user says in each language, the target Assist hears and the extension it dials.
+SAYINGS: dict[str, list[tuple[str, str, str]]] = {
+    "de": [
+        ("Ruf 102 an", "102", "102"),
+        ("Wähle 101", "101", "101"),
+        ("102 anrufen", "102", "102"),
+    ],
+    "es": [("Llama a 102", "102", "102"), ("Marca el 101", "101", "101")],
+    "fr": [("Appelle 102", "102", "102"), ("Compose le 101", "101", "101")],
+    "it": [("Chiama 102", "102", "102"), ("Componi 1 0 1", "1 0 1", "101")],
+    "nl": [("Bel 102", "102", "102"), ("Bel naar 101", "101", "101")],
+    "pl": [("Zadzwoń do 102", "102", "102"), ("Zadzwoń pod numer 101", "101", "101")],
+    "pt-BR": [("Ligue para 102", "102", "102"), ("Ligue para o 101", "101", "101")],
+    "sv": [("Ring 102", "102", "102"), ("Ring upp 101", "101", "101")],
+}
+
+
+def test_every_language_has_sentences() -> None:
+    """Each language of the integration has Assist sentences to copy, and a test of them."""
+    assert {path.name for path in SENTENCES.iterdir()} == {"en", *LANGUAGES}
+    assert set(SAYINGS) == set(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.usefixtures("intents", "init_integration")
+async def test_assist_sentences(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, tmp_path: Path, language: str
+) -> None:
+    """Each language's sentences reach the dial intent, which answers in that language."""
+    await _install_sentences(hass, tmp_path, language)
+    calling = _strings(_load(f"translations/{language}.json"))["exceptions.assist_calling.message"]
+    for sentence, target, _ in SAYINGS[language]:
+        assert await _say(hass, sentence, language) == calling.format(target=target), sentence
+    dials = [params["extension"] for method, params in simulator.requests if method == "dial"]
+    assert dials == [extension for _, _, extension in SAYINGS[language]]
 
 
 @pytest.mark.usefixtures("german", "intents", "init_integration")
