@@ -324,8 +324,8 @@ async def _say(hass: HomeAssistant, text: str, language: str = "de") -> str:
 @pytest.mark.usefixtures("german", "intents", "init_integration", "german_assist")
 async def test_assist_dials_in_german(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
     """Saying "Ruf 1-0-2 an" goes through Home Assistant's agent; the answer is German."""
-    assert await _say(hass, "Ruf 1-0-2 an") == "Rufe 1-0-2 an"
-    assert await _say(hass, "Wähle 101") == "Rufe 101 an"
+    assert await _say(hass, "Ruf 1-0-2 an") == "1-0-2 wird angerufen"
+    assert await _say(hass, "Wähle 101") == "101 wird angerufen"
     dials = [params for method, params in simulator.requests if method == "dial"]
     assert dials == [{"extension": "102"}, {"extension": "101"}]
 
