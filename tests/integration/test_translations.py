@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from logging import DEBUG
+from logging import DEBUG, ERROR
 from pathlib import Path
 import re
 import shutil
@@ -15,13 +15,18 @@ from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import intent, translation
+from homeassistant.helpers import (
+    condition as condition_helper,
+    intent,
+    translation,
+    trigger as trigger_helper,
+)
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.switchvox.const import CONF_EXTENSION, DIRECTION_OPTIONS, DOMAIN
-from custom_components.switchvox.intent import INTENT_DIAL
 from custom_components.switchvox.rtapi.lines import CallEvent
 from custom_components.switchvox.sensor import LINE_STATUS_DESCRIPTION
 from switchvox_simulator import SwitchvoxSimulator
@@ -34,6 +39,7 @@ SENTENCES = Path(__file__).parents[2] / "docs" / "custom_sentences"
 # The languages with the most Home Assistant users; each must translate every string.
 LANGUAGES = ("de", "es", "fr", "it", "nl", "pl", "pt-BR", "sv")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_CONDITIONS = ("is_idle", "is_ringing", "is_on_the_phone", "is_on_hold", "is_busy")
 
 
 def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -317,6 +323,66 @@ async def test_reauth_flow_in_german(
     await hass.async_block_till_done()
 
 
+@pytest.mark.usefixtures("init_integration")
+async def test_automation_editor_in_german(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator
+) -> None:
+    """The editor's Add trigger and Add condition lists name ours in German.
+
+    The editor lists what the description loader serves and names each entry with the strings
+    the frontend fetches over the websocket for the user's language.
+    """
+    assert await async_setup_component(hass, "automation", {})
+    assert await async_setup_component(hass, "frontend", {})
+    triggers = await trigger_helper.async_get_all_descriptions(hass)
+    conditions = await condition_helper.async_get_all_descriptions(hass)
+    client = await hass_ws_client(hass)
+
+    async def served(language: str, category: str) -> dict[str, str]:
+        await client.send_json_auto_id(
+            {
+                "type": "frontend/get_translations",
+                "language": language,
+                "category": category,
+                "integration": [DOMAIN],
+            }
+        )
+        response = await client.receive_json()
+        assert response["success"]
+        prefix = f"component.{DOMAIN}.{category}."
+        resources: dict[str, str] = response["result"]["resources"]
+        return {key.removeprefix(prefix): text for key, text in resources.items()}
+
+    for category, listed in (("triggers", triggers), ("conditions", conditions)):
+        german, english = await served("de", category), await served("en", category)
+        names = [key.split(".", 1)[1] for key in listed if key.startswith(f"{DOMAIN}.")]
+        assert names
+        for name in names:
+            assert german[f"{name}.name"] != english[f"{name}.name"], name
+            assert german[f"{name}.description"] != english[f"{name}.description"], name
+    german_triggers = await served("de", "triggers")
+    assert german_triggers["ringing.name"] == "Telefon beginnt zu klingeln"
+    assert german_triggers["answered.fields.caller.name"] == "Anrufer enthält"
+    german_conditions = await served("de", "conditions")
+    assert german_conditions["is_busy.name"] == "Telefonleitung besetzt"
+    assert (await served("de", "selector"))["direction.options.incoming"] == "Eingehend"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_conditions_use_home_assistants_words(hass: HomeAssistant, language: str) -> None:
+    """The behavior and duration fields are named as core's own conditions name them."""
+    ours = await _loaded(hass, language, "conditions")
+    core = await translation.async_get_translations(hass, language, "conditions", {"lock"})
+    for field in ("behavior", "for"):
+        theirs = core[f"component.lock.conditions.is_locked.fields.{field}.name"]
+        english = (await translation.async_get_translations(hass, "en", "conditions", {"lock"}))[
+            f"component.lock.conditions.is_locked.fields.{field}.name"
+        ]
+        if theirs == english:  # core has no word for it in this language yet
+            continue
+        assert {ours[f"{key}.fields.{field}.name"] for key in _CONDITIONS} == {theirs}, field
+
+
 @pytest.fixture
 def german(hass: HomeAssistant) -> None:
     """Run Home Assistant in German (before the entry is set up, as a German install does)."""
@@ -359,8 +425,8 @@ async def test_assist_dials_in_german(hass: HomeAssistant, simulator: SwitchvoxS
     """Saying "Ruf 1-0-2 an" goes through Home Assistant's agent; the answer is German."""
     assert await _say(hass, "Ruf 1-0-2 an") == "1-0-2 wird angerufen"
     assert await _say(hass, "Wähle 101") == "101 wird angerufen"
-    dials = [params for method, params in simulator.requests if method == "dial"]
-    assert dials == [{"extension": "102"}, {"extension": "101"}]
+    dials = [params["extension"] for method, params in simulator.requests if method == "dial"]
+    assert dials == ["102", "101"]
 
 
 # What a user says in each language, the target Assist hears and the extension it dials.
@@ -400,20 +466,28 @@ async def test_assist_sentences(
     assert dials == [extension for _, _, extension in SAYINGS[language]]
 
 
-@pytest.mark.usefixtures("german", "intents", "init_integration")
-async def test_assist_refuses_in_german(hass: HomeAssistant, simulator: SwitchvoxSimulator) -> None:
-    """An unwatched number and an unknown name are refused with a German reason."""
+@pytest.mark.usefixtures("german", "intents", "init_integration", "german_assist")
+async def test_assist_refuses_in_german(
+    hass: HomeAssistant, simulator: SwitchvoxSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Typed in German, an unknown name and an outside number are refused with a German reason.
+
+    The answer is an error response in the user's language, not Home Assistant's generic
+    "Unerwarteter Fehler", and nothing is logged as an error.
+    """
     refusals = {
-        "555 0123": "Assist darf nur überwachte Nebenstellen anrufen, und 5550123 ist keine "
-        "davon. Erlaube in den Switchvox-Optionen jede Nummer, um sie anzurufen.",
-        "Bruno": "Ich weiß nicht, wer Bruno ist.",
+        "Ruf Zed an": "Ich weiß nicht, wer Zed ist.",
+        "Wähle +49 30 1234567": "Assist darf nur überwachte Nebenstellen anrufen, und "
+        "+49301234567 ist keine davon. Erlaube in den Switchvox-Optionen jede Nummer, um sie "
+        "anzurufen.",
     }
-    for target, reason in refusals.items():
-        with pytest.raises(intent.IntentHandleError) as refusal:
-            await intent.async_handle(
-                hass, "test", INTENT_DIAL, {"target": {"value": target}}, language="de"
-            )
-        assert str(refusal.value) == reason
+    for sentence, reason in refusals.items():
+        result = await conversation.async_converse(hass, sentence, None, Context(), language="de")
+        response = result.response
+        assert response.response_type is intent.IntentResponseType.ERROR, sentence
+        assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
+        assert response.speech["plain"]["speech"] == reason
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= ERROR]
     assert not [method for method, _ in simulator.requests if method == "dial"]
 
 
