@@ -362,6 +362,15 @@ async def test_missed_call_call_back(
     [button] = notification["data"]["actions"]
     assert button["title"] == "Call back"
     assert notification["data"]["tag"] == "switchvox-missed-+12125550142"
+
+    # A ring group nobody answers: one notification for the call.
+    first = await ring(hass, simulator, "101", caller_name="Sam Lee", caller_number="3125550199")
+    second = await ring(hass, simulator, "102", caller_name="Sam Lee", caller_number="3125550199")
+    await simulator.hang_up(first)
+    await simulator.hang_up(second)
+    await idle(hass, LINE_101, LINE_102)
+    assert [call.data["message"] for call in notified[1:]] == ["Sam Lee called extension 101"]
+
     assert not [method for method, _ in simulator.requests if method == "dial"]
     hass.bus.async_fire("mobile_app_notification_action", {"action": "another notification's"})
     await let_run(hass)
@@ -375,7 +384,8 @@ async def test_missed_call_call_back(
     # Without a number there is nothing to call back: a notification without a button.
     uid = await ring(hass, simulator, "102", caller_name="Front Desk")
     await simulator.hang_up(uid)
-    await settle(lambda: len(notified) == 2)
-    assert notified[1].data["message"] == "Front Desk called extension 102"
-    assert notified[1].data["data"]["actions"] == []
+    await settle(lambda: len(notified) == 3)
+    assert notified[2].data["message"] == "Front Desk called extension 102"
+    assert notified[2].data["data"]["actions"] == []
+    assert notified[2].data["data"]["tag"] == f"switchvox-missed-{uid}"  # the call's id
     await wait(hass, 3600)  # the first run's button expires: nothing left waiting
