@@ -6,9 +6,7 @@ quality scale) cannot drift from what another place (the test harness pins, the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 import importlib
 import importlib.metadata
 import json
@@ -20,9 +18,6 @@ import subprocess
 import sys
 from typing import Any
 
-from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
 
@@ -599,142 +594,6 @@ def test_quality_scale_docs_rules() -> None:
     if done("docs-troubleshooting"):
         assert "diagnostics" in readme_section("Troubleshooting").lower()
         assert "diagnostics" in readme_section("Reporting a problem").lower()
-
-
-# --- Blueprints -----------------------------------------------------------------------------
-
-CALLER = "2125550142"
-
-
-@pytest.fixture
-async def missed_call_automation(
-    hass: HomeAssistant, tmp_path: Path, request: pytest.FixtureRequest
-) -> list[ServiceCall]:
-    """Set up an automation from the missed call blueprint; return the calls of its action."""
-    folder = tmp_path / "blueprints" / "automation" / "switchvox"
-    folder.mkdir(parents=True)
-    shutil.copy(ROOT / "blueprints" / "automation" / "switchvox" / "missed_call.yaml", folder)
-    hass.config.config_dir = str(tmp_path)
-    calls: list[ServiceCall] = []
-
-    @callback
-    def record(call: ServiceCall) -> None:
-        """Remember a call of the blueprint's action."""
-        calls.append(call)
-
-    hass.services.async_register("test", "missed", record)
-    inputs: dict[str, Any] = {
-        "missed_actions": [
-            {"action": "test.missed", "data": {"caller": "{{ caller }}", "ext": "{{ extension }}"}}
-        ],
-        **getattr(request, "param", {}),
-    }
-    config = {
-        "automation": {"use_blueprint": {"path": "switchvox/missed_call.yaml", "input": inputs}}
-    }
-    assert await async_setup_component(hass, "automation", config)
-    await hass.async_block_till_done()
-    return calls
-
-
-def fire_missed(hass: HomeAssistant, caller_number: str | None, extension: str = "101") -> None:
-    """Fire the switchvox_event of a missed call on ``extension``."""
-    hass.bus.async_fire(
-        "switchvox_event",
-        {
-            "device_id": "device-" + extension,
-            "extension": extension,
-            "unique_id": "1795714342.21",
-            "status": "idle",
-            "previous_status": "ringing",
-            "call_event": "missed",
-            "caller_name": None,
-            "caller_number": caller_number,
-            "direction": "from_pbx",
-            "dial_data": None,
-        },
-    )
-
-
-def async_fire_time_changed(hass: HomeAssistant, when: datetime) -> None:
-    """Run the timers due by ``when`` with the harness's helper (the harness has no type hints)."""
-    common = importlib.import_module("pytest_homeassistant_custom_component.common")
-    common.async_fire_time_changed(hass, when)
-
-
-async def let_run(hass: HomeAssistant) -> None:
-    """Let the automation run up to its delay (async_block_till_done would wait it out)."""
-    for _ in range(50):
-        await asyncio.sleep(0)
-
-
-async def wait(hass: HomeAssistant, seconds: float) -> None:
-    """Let ``seconds`` pass for Home Assistant's timers."""
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-    await hass.async_block_till_done()
-
-
-ANSWERED_ELSEWHERE = {
-    "answered_elsewhere_lines": ["sensor.extension_102_line", "sensor.extension_103_line"],
-    "answered_elsewhere_wait": 5,
-}
-
-
-async def test_missed_call_blueprint_runs_at_once_by_default(
-    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
-) -> None:
-    """Without "Answered elsewhere" lines the actions run at once, with the caller."""
-    hass.states.async_set("sensor.extension_102_line", "on_the_phone", {"caller_number": CALLER})
-    fire_missed(hass, CALLER)
-    await hass.async_block_till_done()
-    assert len(missed_call_automation) == 1
-    # Home Assistant renders templates into native types: the digits may come back as a number.
-    data = missed_call_automation[0].data
-    assert (str(data["caller"]), str(data["ext"])) == (CALLER, "101")
-
-
-@pytest.mark.parametrize("missed_call_automation", [ANSWERED_ELSEWHERE], indirect=True)
-async def test_missed_call_blueprint_skips_a_call_answered_elsewhere(
-    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
-) -> None:
-    """A listed line on the phone (or holding) with the same caller after the wait: skipped."""
-    fire_missed(hass, CALLER)
-    await let_run(hass)
-    # The colleague's answer arrives after the missed leg ended, within the wait.
-    hass.states.async_set("sensor.extension_103_line", "on_the_phone", {"caller_number": CALLER})
-    await wait(hass, 6)
-    assert missed_call_automation == []
-    hass.states.async_set("sensor.extension_103_line", "on_hold", {"caller_number": CALLER})
-    fire_missed(hass, CALLER)
-    await let_run(hass)
-    await wait(hass, 6)
-    assert missed_call_automation == []
-
-
-@pytest.mark.parametrize("missed_call_automation", [ANSWERED_ELSEWHERE], indirect=True)
-async def test_missed_call_blueprint_keeps_a_call_nobody_answered(
-    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
-) -> None:
-    """Another caller on a listed line, or a listed line idle: the actions run after the wait."""
-    hass.states.async_set("sensor.extension_102_line", "on_the_phone", {"caller_number": "555"})
-    hass.states.async_set("sensor.extension_103_line", "idle", {"caller_number": None})
-    fire_missed(hass, CALLER)
-    await let_run(hass)
-    assert missed_call_automation == []  # still waiting
-    await wait(hass, 6)
-    assert len(missed_call_automation) == 1
-
-
-@pytest.mark.parametrize("missed_call_automation", [ANSWERED_ELSEWHERE], indirect=True)
-async def test_missed_call_blueprint_never_skips_a_call_without_number(
-    hass: HomeAssistant, missed_call_automation: list[ServiceCall]
-) -> None:
-    """A missed call without a caller number runs the actions at once: nothing to compare."""
-    hass.states.async_set("sensor.extension_102_line", "on_the_phone", {"caller_number": None})
-    fire_missed(hass, None)
-    await hass.async_block_till_done()
-    assert len(missed_call_automation) == 1
-    assert missed_call_automation[0].data["caller"] == "Unknown caller"
 
 
 def test_readme_performance_matches_results() -> None:
