@@ -27,6 +27,7 @@ from .helpers import (
     watched_extensions,
 )
 from .issues import (
+    USER_ACTION_ERRORS,
     async_update_refused_issue,
     async_update_sessions_closed_issue,
     async_update_user_action_issue,
@@ -39,7 +40,6 @@ from .rtapi import (
     SwitchvoxError,
     SwitchvoxRpcError,
     SwitchvoxSession,
-    needs_user_action,
 )
 
 type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
@@ -187,7 +187,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Say what needs the user, when retrying alone cannot help (the session logs the rest)."""
-        if needs_user_action(error):
+        if isinstance(error, USER_ACTION_ERRORS):
             async_update_user_action_issue(self.hass, self.config_entry, error)
 
     def login_refused(self, error: SwitchvoxError) -> None:

@@ -13,8 +13,11 @@ from .exceptions import (
     SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRequestNotAllowedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
@@ -40,8 +43,6 @@ from .session import (
     SessionEvent,
     SessionObserver,
     SwitchvoxSession,
-    is_refused_login,
-    needs_user_action,
 )
 from .wire import DroppedPackets, ReceivedMessage
 
@@ -73,8 +74,11 @@ __all__ = [
     "SwitchvoxClient",
     "SwitchvoxConnectionError",
     "SwitchvoxError",
+    "SwitchvoxLoginNotAllowedError",
+    "SwitchvoxLoginRefusedError",
     "SwitchvoxMessageError",
     "SwitchvoxNotAuthorizedError",
+    "SwitchvoxRequestNotAllowedError",
     "SwitchvoxRpcError",
     "SwitchvoxSession",
     "SwitchvoxSessionExpiredError",
@@ -82,7 +86,5 @@ __all__ = [
     "SwitchvoxTimeoutError",
     "bounded_json_object",
     "caller_id_name",
-    "is_refused_login",
-    "needs_user_action",
     "parse_timestamp",
 ]

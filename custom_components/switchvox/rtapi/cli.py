@@ -23,10 +23,13 @@ from typing import Any, TextIO
 
 from .client import DEFAULT_PORT, SwitchvoxClient
 from .exceptions import (
-    SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRequestNotAllowedError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
@@ -52,10 +55,14 @@ def version() -> str:
 
 def reason(err: BaseException) -> str:
     """Say in a user's words why ``err`` happened, and what to try."""
-    if isinstance(err, SwitchvoxAuthenticationError):
+    if isinstance(err, SwitchvoxLoginRefusedError):
         return f"refused: wrong extension or password ({err})"
+    if isinstance(err, SwitchvoxLoginNotAllowedError):
+        return f"not allowed: the PBX admin has not granted this extension the API ({err})"
     if isinstance(err, SwitchvoxNotAuthorizedError):
         return f"not authorized: the PBX admin has not granted this ({err})"
+    if isinstance(err, SwitchvoxSessionExpiredError):
+        return f"session expired: the PBX ended the API session ({err})"
     if isinstance(err, SwitchvoxTLSError):
         return f"TLS certificate refused: {err} (a self-signed certificate? try --insecure)"
     if isinstance(err, SwitchvoxTimeoutError):
@@ -230,7 +237,7 @@ async def _check_session(
         step = report.extensions[extension] = Step(f"watch {extension}", ok=True)
         try:
             await client.subscribe([extension])
-        except SwitchvoxNotAuthorizedError as err:
+        except SwitchvoxRequestNotAllowedError as err:
             step.ok = False
             step.detail = f"{args.extension} may not watch {extension}: {reason(err)}"
         except SwitchvoxError as err:

@@ -44,13 +44,11 @@ from typing import Final, Protocol
 from .client import SwitchvoxClient
 from .exceptions import (
     SwitchvoxAlreadyAuthenticatedError,
-    SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
-    SwitchvoxNotAuthorizedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
-    SwitchvoxTLSError,
 )
 from .lines import Line, LineChange, LineTracker
 from .models import LineState
@@ -90,27 +88,6 @@ def reconnect_delay(attempt: int) -> float:
     else:
         base = min(RECONNECT_MAX_DELAY, RECONNECT_INITIAL_DELAY * 2.0 ** min(attempt - 1, 16))
     return base * (1 + random.uniform(-RECONNECT_JITTER, RECONNECT_JITTER))  # noqa: S311
-
-
-def is_refused_login(err: BaseException) -> bool:
-    """Return whether ``err`` is the PBX refusing the credentials.
-
-    Only a refused login means a wrong password. "Not authenticated" to a subscribe right after
-    a successful login is the session's problem, and a new session may well succeed.
-    """
-    return isinstance(err, SwitchvoxAuthenticationError) and err.method == "login"
-
-
-def needs_user_action(err: BaseException) -> bool:
-    """Return whether retrying alone cannot fix ``err``: someone has to change something.
-
-    A certificate that fails verification needs a trusted certificate or the verify option
-    turned off; a login answered "not authorized" needs the PBX admin to grant the extension
-    the Realtime API.
-    """
-    return isinstance(err, SwitchvoxTLSError) or (
-        isinstance(err, SwitchvoxNotAuthorizedError) and err.method == "login"
-    )
 
 
 class SessionObserver(Protocol):
@@ -358,7 +335,7 @@ class SwitchvoxSession:
                 await self._open()
             except SwitchvoxError as err:
                 self._failed(str(err))
-                if is_refused_login(err):
+                if isinstance(err, SwitchvoxLoginRefusedError):
                     _LOGGER.error(  # noqa: TRY400 - a traceback would add nothing
                         "The Switchvox PBX at %s refused the login of extension %s; "
                         "not retrying until the credentials are updated",

@@ -21,10 +21,11 @@ from aioswitchvox import (
     LineStatus,
     Remote,
     SwitchvoxAlreadyAuthenticatedError,
-    SwitchvoxAuthenticationError,
     SwitchvoxClient,
     SwitchvoxConnectionError,
-    SwitchvoxNotAuthorizedError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
+    SwitchvoxRequestNotAllowedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
@@ -343,8 +344,8 @@ async def test_dial_with_device_and_dial_data(
 
 
 async def test_login_wrong_password(simulator: SwitchvoxSimulator, client: SwitchvoxClient) -> None:
-    """A wrong password raises SwitchvoxAuthenticationError (-32000) naming login."""
-    with pytest.raises(SwitchvoxAuthenticationError) as err:
+    """A wrong password raises SwitchvoxLoginRefusedError (-32000 to login)."""
+    with pytest.raises(SwitchvoxLoginRefusedError) as err:
         await client.login("101", "wrong")
     assert err.value.code == -32000
     assert err.value.method == "login"
@@ -386,7 +387,7 @@ async def test_expired_session_closes_the_connection(
     await wait_until(lambda: simulator.connections == 0)
     await logged_in.connect()
     assert not logged_in.session_expired
-    with pytest.raises(SwitchvoxAuthenticationError):
+    with pytest.raises(SwitchvoxLoginRefusedError):
         await logged_in.login("101", "wrong")
     assert logged_in.connected
     assert not logged_in.session_expired
@@ -395,20 +396,30 @@ async def test_expired_session_closes_the_connection(
 async def test_not_authorized_subscribe(client: SwitchvoxClient) -> None:
     """Subscribing to an extension the admin has not granted raises -32001 naming subscribe."""
     await client.login("104", PASSWORD)
-    with pytest.raises(SwitchvoxNotAuthorizedError) as err:
+    with pytest.raises(SwitchvoxRequestNotAllowedError) as err:
         await client.subscribe(["101"])
     assert err.value.code == -32001
     assert err.value.method == "subscribe"
-    with pytest.raises(SwitchvoxNotAuthorizedError) as err:
+    with pytest.raises(SwitchvoxRequestNotAllowedError) as err:
         await client.unsubscribe(["101"])
     assert err.value.method == "unsubscribe"
+
+
+async def test_login_not_allowed(simulator: SwitchvoxSimulator, client: SwitchvoxClient) -> None:
+    """An extension the admin has not allowed the API raises SwitchvoxLoginNotAllowedError."""
+    simulator.set_error("login", -32001, "Realtime API not allowed")
+    with pytest.raises(SwitchvoxLoginNotAllowedError) as err:
+        await client.login("101", PASSWORD)
+    assert err.value.code == -32001
+    assert err.value.method == "login"
+    assert client.extension is None
 
 
 async def test_not_authorized_dial(simulator: SwitchvoxSimulator, client: SwitchvoxClient) -> None:
     """Dialing without the dial permission raises -32001 naming dial."""
     simulator.set_can_dial("101", False)
     await client.login("101", PASSWORD)
-    with pytest.raises(SwitchvoxNotAuthorizedError) as err:
+    with pytest.raises(SwitchvoxRequestNotAllowedError) as err:
         await client.dial("102")
     assert err.value.code == -32001
     assert err.value.method == "dial"
@@ -1014,7 +1025,7 @@ async def test_password_never_logged(
         caplog.set_level(logging.DEBUG, logger=name)
     client = await make_client(request_timeout=0.3)
     recorder = Recorder(client)
-    with pytest.raises(SwitchvoxAuthenticationError):
+    with pytest.raises(SwitchvoxLoginRefusedError):
         await client.login("101", PASSWORD + "-wrong")
     await client.login("101", PASSWORD)
     with pytest.raises(SwitchvoxAlreadyAuthenticatedError):

@@ -17,9 +17,9 @@ import pytest
 from aioswitchvox import (
     LineChange,
     SwitchvoxAlreadyAuthenticatedError,
-    SwitchvoxAuthenticationError,
     SwitchvoxClient,
     SwitchvoxError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxSession,
 )
 from aioswitchvox.wire import MAX_MESSAGE_SIZE, TransportName
@@ -91,7 +91,7 @@ async def test_handshake(make_client: MakeClient, transport: TransportName) -> N
 async def test_login_subscribe_notify_dial_logout(server: Server, make_client: MakeClient) -> None:
     """A whole session: refused and accepted logins, notifications, a dial, the logout."""
     client = await make_client(login=False)
-    with pytest.raises(SwitchvoxAuthenticationError):
+    with pytest.raises(SwitchvoxLoginRefusedError):
         await client.login("101", PASSWORD + "-wrong")
     await client.login("101", PASSWORD)
     with pytest.raises(SwitchvoxAlreadyAuthenticatedError):
