@@ -78,7 +78,9 @@ async def measure(count: int, notifications: int, runs: int) -> dict[str, Any]:
     messages = frames(watched, notifications)
     client = SwitchvoxClient("127.0.0.1")
     observer = _Observer()
-    SwitchvoxSession(client, watched[0], PASSWORD, watched, observer)
+    SwitchvoxSession(
+        client=client, extension=watched[0], password=PASSWORD, watched=watched, observer=observer
+    )
     http = aiohttp.ClientSession()
     transport = SocketIOConnection(
         http,

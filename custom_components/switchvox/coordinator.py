@@ -76,11 +76,11 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         )
         self.host: str = entry.data[CONF_HOST]
         self.session = SwitchvoxSession(
-            client_from_config(hass, entry.data),
-            entry.data[CONF_EXTENSION],
-            entry.data[CONF_PASSWORD],
-            watched_extensions(entry),
-            self,
+            client=client_from_config(hass, entry.data),
+            extension=entry.data[CONF_EXTENSION],
+            password=entry.data[CONF_PASSWORD],
+            watched=watched_extensions(entry),
+            observer=self,
         )
         self.client = self.session.client
         self.extensions = self.session.watched

@@ -42,7 +42,7 @@ def client_from_config(hass: HomeAssistant, data: Mapping[str, Any]) -> Switchvo
     """Return a client for the PBX described by config entry data, on Home Assistant's HTTP."""
     return SwitchvoxClient(
         data[CONF_HOST],
-        data[CONF_PORT],
+        port=data[CONF_PORT],
         session=async_get_clientsession(hass, verify_ssl=data[CONF_VERIFY_SSL]),
         use_ssl=data[CONF_SSL],
         verify_ssl=data[CONF_VERIFY_SSL],

@@ -1,4 +1,4 @@
-"""Async client for the Switchvox Realtime API (no Home Assistant dependency)."""
+"""Async client for the Switchvox Realtime API."""
 
 from .client import (
     DEFAULT_CONNECT_TIMEOUT,

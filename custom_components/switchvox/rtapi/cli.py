@@ -1,8 +1,8 @@
 """The ``aioswitchvox`` command line: check a PBX, watch its lines, dial, capture what it sends.
 
-For a Switchvox admin before Home Assistant is installed, and for bug reports. The password is
-read with getpass (or from an environment variable, or stdin, for scripts), never from the
-command line, and is neither printed nor logged.
+For a Switchvox admin before installing anything that uses the API, and for bug reports. The
+password is read with getpass (or from an environment variable, or stdin, for scripts), never
+from the command line, and is neither printed nor logged.
 """
 
 import argparse
@@ -161,7 +161,7 @@ class Command:
         """Return a client of the PBX the arguments name."""
         return SwitchvoxClient(
             self.args.host,
-            self.port,
+            port=self.port,
             use_ssl=self.args.tls,
             verify_ssl=not self.args.insecure,
             **kwargs,
@@ -445,7 +445,13 @@ async def watch(cmd: Command) -> int:
     view = LiveLines(cmd, plain=args.plain or not cmd.out.isatty())
     session: SwitchvoxSession | None = None
     observer = _WatchObserver(view, lambda: session.lines if session else {})
-    session = SwitchvoxSession(client, args.extension, password, watched, observer)
+    session = SwitchvoxSession(
+        client=client,
+        extension=args.extension,
+        password=password,
+        watched=watched,
+        observer=observer,
+    )
     try:
         await session.start()
         runner = asyncio.ensure_future(session.run())

@@ -1,6 +1,6 @@
 """What the PBX sent, fit to leave the machine: secrets removed, caller identities masked.
 
-Home Assistant's diagnostics and ``aioswitchvox capture`` both record the PBX's messages for a
+An application's diagnostics and ``aioswitchvox capture`` both record the PBX's messages for a
 bug report with this one masking. Caller names and numbers are personal data: they are masked
 but for their last characters.
 """

@@ -8,7 +8,7 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   only once a session has stayed up for :data:`STABLE_SESSION`: a PBX that accepts the login,
   then closes the session again and again (its session limit reached, another client taking
   the extension's session, a proxy with a broken idle timer) is not hammered, while a single
-  drop is still repaired within a tenth of a second. A session that stayed up for
+  drop is still mended within a tenth of a second. A session that stayed up for
   :data:`QUICK_RETRY_AFTER` earns one quick retry after its drop, whatever the backoff level:
   only sessions closed sooner climb the backoff;
 * a refused login ends the session for good (a locked account must not be retried), every
@@ -67,7 +67,7 @@ STABLE_SESSION: Final = 30.0
 # quickly (FIRST_RECONNECT_DELAY) without climbing the backoff. Sessions closed sooner are what
 # a flapping PBX does; they back off. At most 60 / QUICK_RETRY_AFTER quick logins a minute.
 QUICK_RETRY_AFTER: Final = 15.0
-# A PBX that has kept closing sessions for this long is reported (a repair issue in HA).
+# A PBX that has kept closing sessions for this long is reported to the observer.
 UNSTABLE_AFTER: Final = 300.0
 # How often an open session asks the PBX whether it still exists: the longest an expired
 # session that the PBX does not close can go unnoticed. One small request each time.
@@ -163,6 +163,7 @@ class SwitchvoxSession:
 
     def __init__(
         self,
+        *,
         client: SwitchvoxClient,
         extension: str,
         password: str,

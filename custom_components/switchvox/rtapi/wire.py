@@ -59,7 +59,7 @@ DEFAULT_PING_TIMEOUT: Final = 60.0
 PING_INTERVAL_RANGE: Final = (0.25, 60.0)
 PING_TIMEOUT_RANGE: Final = (0.25, 60.0)
 # Packets handled before the connection lets the event loop run other work: a burst buffered
-# at once (a page to every phone, a PBX catching up) must not hold Home Assistant.
+# at once (a page to every phone, a PBX catching up) must not hold the application's loop.
 PACKETS_PER_STEP: Final = 50
 _NO_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None)
 _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
@@ -200,7 +200,7 @@ class SocketIOConnection:
         self._on_event = on_event
         self._on_disconnect = on_disconnect
         self.transport_name: TransportName = transport
-        # True defers to the session's connector (Home Assistant's verifies); False never checks.
+        # True defers to the HTTP session's connector (which verifies); False never checks.
         self._ssl = verify_ssl
         self._received = received
         self.dropped = dropped if dropped is not None else DroppedPackets()

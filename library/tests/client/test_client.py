@@ -75,7 +75,7 @@ async def test_connect_and_disconnect(
 
 async def test_context_manager(simulator: SwitchvoxSimulator) -> None:
     """The client connects on entering its context and disconnects on leaving it."""
-    async with SwitchvoxClient("127.0.0.1", simulator.port, use_ssl=False) as client:
+    async with SwitchvoxClient("127.0.0.1", port=simulator.port, use_ssl=False) as client:
         assert client.connected
         await client.login("101", PASSWORD)
         assert client.extension == "101"
@@ -87,8 +87,8 @@ async def test_context_manager(simulator: SwitchvoxSimulator) -> None:
 def test_url() -> None:
     """The URL uses https by default and brackets IPv6 addresses."""
     assert SwitchvoxClient("pbx.lan").url == "https://pbx.lan:443"
-    assert SwitchvoxClient("::1", 8443).url == "https://[::1]:8443"
-    assert SwitchvoxClient("10.0.0.2", 80, use_ssl=False).url == "http://10.0.0.2:80"
+    assert SwitchvoxClient("::1", port=8443).url == "https://[::1]:8443"
+    assert SwitchvoxClient("10.0.0.2", port=80, use_ssl=False).url == "http://10.0.0.2:80"
 
 
 async def test_reconnect_replaces_connection(
@@ -885,7 +885,7 @@ async def silent_server() -> AsyncGenerator[int]:
 
 async def test_connect_timeout(socket_enabled: None, silent_server: int) -> None:
     """A PBX that accepts TCP but never answers the handshake times out the connect."""
-    client = SwitchvoxClient("127.0.0.1", silent_server, use_ssl=False, connect_timeout=0.3)
+    client = SwitchvoxClient("127.0.0.1", port=silent_server, use_ssl=False, connect_timeout=0.3)
     recorder = Recorder(client)
     # Long-polling's first request times out, or the whole connect does: either way it fails.
     with pytest.raises(SwitchvoxConnectionError):

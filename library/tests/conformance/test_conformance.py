@@ -50,7 +50,7 @@ async def make_client(server: Server, transport: TransportName) -> AsyncGenerato
     async def factory(port: int | None = None, *, login: bool = True) -> SwitchvoxClient:
         client = SwitchvoxClient(
             "127.0.0.1",
-            port or server.port,
+            port=port or server.port,
             use_ssl=False,
             transports=(transport,),
             request_timeout=5.0,
@@ -200,10 +200,12 @@ async def test_session_reconnects(
 ) -> None:
     """The session, with its shipped backoff, reopens itself after the server closes the link."""
     client = SwitchvoxClient(
-        "127.0.0.1", server.port, use_ssl=False, transports=(transport,), request_timeout=5.0
+        "127.0.0.1", port=server.port, use_ssl=False, transports=(transport,), request_timeout=5.0
     )
     observer = _Observer()
-    session = SwitchvoxSession(client, "101", PASSWORD, ["101"], observer)
+    session = SwitchvoxSession(
+        client=client, extension="101", password=PASSWORD, watched=["101"], observer=observer
+    )
     await session.start()
     runner = asyncio.get_running_loop().create_task(session.run())
     try:
