@@ -51,8 +51,8 @@ class _Observer:
     def sessions_unstable(self, unstable: bool) -> None:
         """Ignore."""
 
-    def line_changed(self, change: LineChange) -> None:
-        """Count."""
+    def line_changed(self, change: LineChange | None) -> None:
+        """Count (the session's subscriber)."""
         self.changes += 1
 
 
@@ -80,7 +80,7 @@ async def measure(count: int, notifications: int, runs: int) -> dict[str, Any]:
     observer = _Observer()
     SwitchvoxSession(
         client=client, extension=watched[0], password=PASSWORD, watched=watched, observer=observer
-    )
+    ).subscribe(observer.line_changed)
     http = aiohttp.ClientSession()
     transport = SocketIOConnection(
         http,

@@ -296,7 +296,7 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
             return ()
         entry = self.config_entry
         try:
-            if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
+            if entry.state is ConfigEntryState.LOADED and entry.runtime_data.session.up:
                 refused: tuple[str, ...] = await entry.runtime_data.client.subscribe_permitted(
                     added
                 )

@@ -33,7 +33,7 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "session": {
-            "connected": coordinator.connected,
+            "connected": session.up,
             "connected_since": (
                 session.connected_since.isoformat() if session.connected_since else None
             ),

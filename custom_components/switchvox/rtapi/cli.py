@@ -416,9 +416,10 @@ class _WatchObserver:
         """Show the session down."""
         self._show("connection lost, reconnecting")
 
-    def line_changed(self, change: LineChange) -> None:
-        """Show a line's change."""
-        self._show(change=change)
+    def line_changed(self, change: LineChange | None) -> None:
+        """Show a line's change (the session's subscriber; None: the session went up or down)."""
+        if change is not None:
+            self._show(change=change)
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Show a failed reconnect."""
@@ -452,6 +453,7 @@ async def watch(cmd: Command) -> int:
         watched=watched,
         observer=observer,
     )
+    session.subscribe(observer.line_changed)
     try:
         await session.start()
         runner = asyncio.ensure_future(session.run())

@@ -24,18 +24,22 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   the first request answered so, and an open session asks the PBX every
   :data:`SESSION_CHECK_INTERVAL` whether it still exists, so a silent expiry is not missed.
 
-What the owner needs to know arrives through a :class:`SessionObserver`. Time comes from a
-:class:`Clock`, which tests replace to run minutes of reconnects in an instant.
+Whether the session is open is :attr:`SwitchvoxSession.up`, the one answer to that question.
+Line changes reach whoever :meth:`SwitchvoxSession.subscribe` d to them, for one extension or
+all; how the session fares (up, down, a refused login...) arrives through a
+:class:`SessionObserver`. Time comes from a :class:`Clock`, which tests replace to run minutes of
+reconnects in an instant.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 import logging
 import random
 import time
@@ -78,6 +82,10 @@ LOGOUT_TIMEOUT: Final = 3.0
 HISTORY_LENGTH: Final = 20
 
 
+# Called with each change of a line, and with None when the session goes up or down.
+type LineCallback = Callable[[LineChange | None], object]
+
+
 def reconnect_delay(attempt: int) -> float:
     """Return the delay before reconnect ``attempt`` (0-based) of an outage.
 
@@ -99,9 +107,6 @@ class SessionObserver(Protocol):
     def session_down(self) -> None:
         """Handle the open session dropping; reconnecting has started."""
 
-    def line_changed(self, change: LineChange) -> None:
-        """Handle a change of a watched extension's channel."""
-
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Handle reconnect ``attempt`` (1-based) failing; another follows after a delay."""
 
@@ -110,6 +115,25 @@ class SessionObserver(Protocol):
 
     def sessions_unstable(self, unstable: bool) -> None:
         """Handle the PBX closing every session for a while (True), or a session settling."""
+
+
+class _NoObserver:
+    """The observer of a session whose owner only subscribes to lines."""
+
+    def session_up(self, refused: frozenset[str]) -> None:
+        """Ignore the session opening."""
+
+    def session_down(self) -> None:
+        """Ignore the session dropping."""
+
+    def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
+        """Ignore a failed reconnect."""
+
+    def login_refused(self, error: SwitchvoxError) -> None:
+        """Ignore a refused login."""
+
+    def sessions_unstable(self, unstable: bool) -> None:
+        """Ignore an unstable PBX."""
 
 
 class Clock(Protocol):
@@ -168,7 +192,7 @@ class SwitchvoxSession:
         extension: str,
         password: str,
         watched: Sequence[str],
-        observer: SessionObserver,
+        observer: SessionObserver | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.client = client
@@ -183,7 +207,9 @@ class SwitchvoxSession:
         self.notifications = 0
         self.history: deque[SessionEvent] = deque(maxlen=HISTORY_LENGTH)
         self.outage: Outage | None = None
-        self._observer = observer
+        self._observer: SessionObserver = observer or _NoObserver()
+        # Subscribers to one extension's line, and (under None) to every watched line.
+        self._subscribers: dict[str | None, list[LineCallback]] = {}
         self._clock: Clock = clock or MonotonicClock()
         self._attempt = 0
         self._quick_retry = False
@@ -203,8 +229,26 @@ class SwitchvoxSession:
 
     @property
     def up(self) -> bool:
-        """Return whether the session is open."""
+        """Return whether the session is open: connected, logged in and subscribed.
+
+        The one answer to that question: the client's connection alone may be up before the
+        login, or after the PBX ended the session.
+        """
         return self._up and self.client.connected
+
+    def subscribe(self, callback: LineCallback, extension: str | None = None) -> Callable[[], None]:
+        """Call ``callback`` with each change of ``extension``'s line (None: of every line).
+
+        It is also called with None when the session goes up or down (read :attr:`up`): the
+        lines were forgotten, or start over. Subscribers to every line hear a change before
+        those of its extension. A callback that raises is logged; the others still hear the
+        change. Return the function that removes the subscription.
+        """
+        callbacks = self._subscribers.setdefault(extension, [])
+        callbacks.append(callback)
+        # A partial rather than a closure: one small object per subscriber, of which a PBX
+        # with thousands of lines has thousands.
+        return partial(callbacks.remove, callback)
 
     async def start(self) -> None:
         """Open the first session, raising what went wrong as a :class:`SwitchvoxError`."""
@@ -402,6 +446,7 @@ class SwitchvoxSession:
         if self.outage is not None:
             _LOGGER.debug("Session reopened after %d attempts", self.outage.attempts)
         self._observer.session_up(self.refused)
+        self._tell(None)
 
     def _handle_connection(self, connected: bool) -> None:
         """Forget every channel on a drop and wake the reconnect loop."""
@@ -435,6 +480,7 @@ class SwitchvoxSession:
                 )
                 self._session_closed(self.outage)
             self._observer.session_down()
+            self._tell(None)
 
     def _handle_line_state(self, state: LineState) -> None:
         """Apply a notification to its line and report the change, if any."""
@@ -442,7 +488,22 @@ class SwitchvoxSession:
         if self._dropped.is_set():
             return  # late news of a connection already given up: its lines were forgotten
         if (change := self.tracker.apply(state)) is not None:
-            self._observer.line_changed(change)
+            self._tell(change, change.extension)
+
+    def _tell(self, change: LineChange | None, extension: str | None = None) -> None:
+        """Call the subscribers of every line, then of ``extension``'s (None: all of them)."""
+        subscribers = self._subscribers
+        if extension is None:
+            callbacks = [item for items in subscribers.values() for item in items]
+        else:
+            callbacks = [*subscribers.get(None, ()), *subscribers.get(extension, ())]
+        for callback in callbacks:
+            try:
+                callback(change)
+            except Exception:
+                # One failing subscriber must not keep the change from the others, nor from
+                # the lines of the next notifications.
+                _LOGGER.exception("Error handling a change of extension %s", extension or "(all)")
 
     def _record(self, event: str, detail: str | None = None) -> None:
         """Remember one step of the connection's history."""

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from aioswitchvox import (
-    LineChange,
     SwitchvoxAlreadyAuthenticatedError,
     SwitchvoxClient,
     SwitchvoxError,
@@ -180,9 +179,6 @@ class _Observer:
         self.at = time.monotonic()
 
     def session_down(self) -> None:
-        """Ignore."""
-
-    def line_changed(self, change: LineChange) -> None:
         """Ignore."""
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
