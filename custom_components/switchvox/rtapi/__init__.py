@@ -23,7 +23,7 @@ from .exceptions import (
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
-from .lines import CallEvent, Line, LineChange
+from .lines import CallEvent, Channel, Line, LineChange, LineTracker
 from .models import (
     MAX_DIAL_DATA_BYTES,
     MAX_DIAL_DATA_DEPTH,
@@ -31,6 +31,7 @@ from .models import (
     Account,
     Direction,
     Endpoint,
+    JsonObject,
     LineState,
     LineStatus,
     Remote,
@@ -39,12 +40,24 @@ from .models import (
     caller_id_name,
     parse_timestamp,
 )
+from .redact import RecentMessage
 from .session import (
+    Clock,
+    LineCallback,
+    MonotonicClock,
+    Outage,
+    SessionDiagnostics,
     SessionEvent,
     SessionObserver,
     SwitchvoxSession,
 )
-from .wire import DroppedPackets, ReceivedMessage
+from .wire import (
+    DroppedPackets,
+    EngineIOPacket,
+    ReceivedMessage,
+    SocketIOPacket,
+    TransportName,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -55,20 +68,31 @@ __all__ = [
     "TOPIC_LINE_STATE",
     "Account",
     "CallEvent",
+    "Channel",
+    "Clock",
     "ConnectionListener",
     "Direction",
     "DroppedPackets",
     "Endpoint",
+    "EngineIOPacket",
+    "JsonObject",
     "Line",
+    "LineCallback",
     "LineChange",
     "LineState",
     "LineStateListener",
     "LineStatus",
+    "LineTracker",
+    "MonotonicClock",
+    "Outage",
     "ReceivedMessage",
+    "RecentMessage",
     "Remote",
     "RpcResponse",
+    "SessionDiagnostics",
     "SessionEvent",
     "SessionObserver",
+    "SocketIOPacket",
     "SwitchvoxAlreadyAuthenticatedError",
     "SwitchvoxAuthenticationError",
     "SwitchvoxClient",
@@ -84,6 +108,7 @@ __all__ = [
     "SwitchvoxSessionExpiredError",
     "SwitchvoxTLSError",
     "SwitchvoxTimeoutError",
+    "TransportName",
     "bounded_json_object",
     "caller_id_name",
     "parse_timestamp",

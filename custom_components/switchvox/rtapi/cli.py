@@ -308,7 +308,11 @@ async def capture(cmd: Command) -> int:
         else:
             with contextlib.suppress(SwitchvoxError):
                 await client.logout()
-    messages = [m for item in client.received if (m := recorded_message(item, password))]
+    messages = [
+        message.as_json()
+        for item in client.received
+        if (message := recorded_message(item, password)) is not None
+    ]
     document = {
         "aioswitchvox": version(),
         "started": started.isoformat(),

@@ -37,7 +37,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 import logging
@@ -56,6 +56,8 @@ from .exceptions import (
 )
 from .lines import Line, LineChange, LineTracker
 from .models import LineState
+from .redact import RecentMessage, recorded_message, without
+from .wire import DroppedPackets
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -182,6 +184,28 @@ class SessionEvent:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SessionDiagnostics:
+    """What a bug report needs of a session, the password taken out, callers masked."""
+
+    up: bool
+    connected_since: datetime | None
+    transport: str | None
+    """The Engine.IO transport in use: "websocket" or "polling" (None while down)."""
+    ping_interval: float | None
+    """Seconds, as the PBX announced them for this connection (clamped)."""
+    ping_timeout: float | None
+    reconnects: int
+    last_error: str | None
+    notifications: int
+    malformed_messages: int
+    dropped_packets: DroppedPackets
+    pending_requests: int
+    history: tuple[SessionEvent, ...]
+    recent_messages: tuple[RecentMessage, ...]
+    """The notifications and error responses among the last messages received, oldest first."""
+
+
 class SwitchvoxSession:
     """One logged-in, subscribed session kept open over drops, PBX restarts and failures."""
 
@@ -249,6 +273,31 @@ class SwitchvoxSession:
         # A partial rather than a closure: one small object per subscriber, of which a PBX
         # with thousands of lines has thousands.
         return partial(callbacks.remove, callback)
+
+    def diagnostics(self) -> SessionDiagnostics:
+        """Return the session's state and the PBX's last messages, fit for a bug report."""
+        client, password = self.client, self._password
+        return SessionDiagnostics(
+            up=self.up,
+            connected_since=self.connected_since,
+            transport=client.transport_name,
+            ping_interval=client.ping_interval,
+            ping_timeout=client.ping_timeout,
+            reconnects=self.reconnects,
+            last_error=without(self.last_error, password),
+            notifications=self.notifications,
+            malformed_messages=client.malformed_messages,
+            dropped_packets=replace(client.dropped_packets),
+            pending_requests=client.pending_requests,
+            history=tuple(
+                replace(item, detail=without(item.detail, password)) for item in self.history
+            ),
+            recent_messages=tuple(
+                message
+                for item in client.received
+                if (message := recorded_message(item, password)) is not None
+            ),
+        )
 
     async def start(self) -> None:
         """Open the first session, raising what went wrong as a :class:`SwitchvoxError`."""

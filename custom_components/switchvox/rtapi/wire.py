@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass
+from enum import StrEnum
 import json
 import logging
 import math
@@ -64,6 +65,31 @@ PACKETS_PER_STEP: Final = 50
 _NO_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None)
 _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
 
+
+class EngineIOPacket(StrEnum):
+    """Engine.IO v3 packet types: the first character of every packet."""
+
+    OPEN = "0"
+    CLOSE = "1"
+    PING = "2"
+    PONG = "3"
+    MESSAGE = "4"
+    UPGRADE = "5"
+    NOOP = "6"
+
+
+class SocketIOPacket(StrEnum):
+    """socket.io packet types (protocol v4: socket.io 1.x, 2.x): a message's first character."""
+
+    CONNECT = "0"
+    DISCONNECT = "1"
+    EVENT = "2"
+    ACK = "3"
+    ERROR = "4"
+    BINARY_EVENT = "5"
+    BINARY_ACK = "6"
+
+
 type TransportName = Literal["websocket", "polling"]
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
 
@@ -83,6 +109,23 @@ class ReceivedMessage(NamedTuple):
 
     at: float
     text: str
+
+
+def decode_event(packet: str) -> tuple[str, Any] | None:
+    """Return the name and argument of a socket.io EVENT packet as received (``2["name",arg]``).
+
+    None for a packet of another type. Raise ValueError when its JSON is cut short (a message
+    recorded in part) or is no ``[name, argument]`` pair.
+    """
+    if not packet.startswith("2"):
+        return None
+    try:
+        name, argument = json.loads(packet[1:])
+    except (TypeError, RecursionError) as err:
+        raise ValueError(str(err)) from err
+    if type(name) is not str:
+        raise ValueError(f"an event named {type(name).__name__}")
+    return name, argument
 
 
 def decode_payload(body: bytes, dropped: DroppedPackets | None = None) -> list[str]:
