@@ -81,7 +81,7 @@ def test_public_names() -> None:
 def _library_types(hint: object) -> Iterator[str]:
     """Yield the names of the library's own types that a type hint mentions."""
     if isinstance(hint, typing.TypeAliasType):
-        if hint.__module__.startswith("aioswitchvox"):
+        if (hint.__module__ or "").startswith("aioswitchvox"):
             yield hint.__name__
         return
     if isinstance(hint, type) and hint.__module__.startswith("aioswitchvox"):
