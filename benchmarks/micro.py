@@ -51,8 +51,8 @@ class _Observer:
     def sessions_unstable(self, unstable: bool) -> None:
         """Ignore."""
 
-    def line_changed(self, change: LineChange) -> None:
-        """Count."""
+    def line_changed(self, change: LineChange | None) -> None:
+        """Count (the session's subscriber)."""
         self.changes += 1
 
 
@@ -78,7 +78,9 @@ async def measure(count: int, notifications: int, runs: int) -> dict[str, Any]:
     messages = frames(watched, notifications)
     client = SwitchvoxClient("127.0.0.1")
     observer = _Observer()
-    SwitchvoxSession(client, watched[0], PASSWORD, watched, observer)
+    SwitchvoxSession(
+        client=client, extension=watched[0], password=PASSWORD, watched=watched, observer=observer
+    ).subscribe(observer.line_changed)
     http = aiohttp.ClientSession()
     transport = SocketIOConnection(
         http,

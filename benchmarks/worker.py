@@ -632,9 +632,9 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
     The event loop thread's CPU time per notification is measured over a stream (so it
     includes the event loop and socket reads); the integration's layers are timed inside it by
     wrapping, in place, the calls between them: the transport's event handler (the client),
-    the session's line state listener, the coordinator's line_changed and the entities' line
-    listeners. Garbage collections are a layer of their own, wherever they struck. The bare
-    socket.io client is measured the same way (its collections included).
+    the session's line state listener, its telling the subscribers (the coordinator's, for
+    the bus event, and the entities'). Garbage collections are a layer of their own, wherever
+    they struck. The bare socket.io client is measured the same way (its collections included).
     """
     watched = extensions(opts["extensions"])
     rate, seconds = opts["rate"], opts["seconds"]
@@ -660,12 +660,13 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
             track.wrap(listener) if listener == session._handle_line_state else listener  # noqa: SLF001
             for listener in listeners
         ]
-        coordinator.line_changed = changed.wrap(coordinator.line_changed)
-        # The entities' own line listeners, timed in place (and put back before they unsubscribe).
-        line_listeners = coordinator._line_listeners  # noqa: SLF001
-        untimed = {extension: list(listeners) for extension, listeners in line_listeners.items()}
-        for listeners in line_listeners.values():
-            listeners[:] = [entities.wrap(listener) for listener in listeners]
+        # Telling the subscribers: the coordinator's (every line), then the entities' own.
+        session._tell = changed.wrap(session._tell)  # noqa: SLF001
+        # The entities' subscriptions, timed in place (and put back before they unsubscribe).
+        subscribers = session._subscribers  # noqa: SLF001
+        untimed = {extension: list(items) for extension, items in subscribers.items() if extension}
+        for extension in untimed:
+            subscribers[extension][:] = [entities.wrap(item) for item in subscribers[extension]]
         pauses.reset()
         total_us, received = await thread_cpu_per_message(
             link, sensors.samples, rate, seconds, len(watched)
@@ -701,8 +702,8 @@ async def scenario_layers(link: Link, port: int, opts: Options) -> dict[str, Any
         remove_listener()
         pauses.close()
         sensors.close()
-        for extension, listeners in untimed.items():
-            line_listeners[extension][:] = listeners
+        for extension, items in untimed.items():
+            subscribers[extension][:] = items
     return {
         "received": received,
         "raw_client_us": raw_us,

@@ -48,4 +48,4 @@ class SwitchvoxConnectionSensor(SwitchvoxEntity, BinarySensorEntity):
     @override
     def is_on(self) -> bool:
         """Return whether the session is up."""
-        return self.coordinator.last_update_success
+        return self.coordinator.session.up

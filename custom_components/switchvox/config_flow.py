@@ -42,10 +42,11 @@ from .const import (
 )
 from .helpers import client_from_config, watched_extensions
 from .rtapi import (
-    SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
-    SwitchvoxNotAuthorizedError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTLSError,
 )
 
@@ -132,11 +133,12 @@ async def async_validate_errors(
         return {CONF_EXTENSIONS: "not_authorized"}, {"extensions": ", ".join(err.extensions)}
     except SwitchvoxTLSError:
         return {"base": "certificate_verify_failed"}, {}
-    except SwitchvoxConnectionError:
+    except SwitchvoxConnectionError, SwitchvoxSessionExpiredError:
+        # An expired session is the PBX's doing, not the credentials': trying again may work.
         return {"base": "cannot_connect"}, {}
-    except SwitchvoxAuthenticationError:
+    except SwitchvoxLoginRefusedError:
         return {"base": "invalid_auth"}, {}
-    except SwitchvoxNotAuthorizedError:
+    except SwitchvoxLoginNotAllowedError:
         return {"base": "not_authorized"}, {"extensions": data[CONF_EXTENSION]}
     except Exception:  # noqa: BLE001
         LOGGER.exception("Unexpected error while validating the Switchvox login")
@@ -294,7 +296,7 @@ class SwitchvoxOptionsFlow(OptionsFlowWithReload):
             return ()
         entry = self.config_entry
         try:
-            if entry.state is ConfigEntryState.LOADED and entry.runtime_data.connected:
+            if entry.state is ConfigEntryState.LOADED and entry.runtime_data.session.up:
                 refused: tuple[str, ...] = await entry.runtime_data.client.subscribe_permitted(
                     added
                 )

@@ -1,19 +1,19 @@
 """Glue between one entry's realtime session and Home Assistant.
 
-The session (``rtapi.session``) connects, logs in, subscribes and reconnects; this coordinator
-turns what it reports into availability, line updates for whoever listens to a line, the
-``switchvox_event`` bus event, reauth and repair issues.
+The session (``rtapi.session``) connects, logs in, subscribes, reconnects and tells the
+subscribers of each line; this coordinator turns what it reports into availability, the
+``switchvox_event`` bus event, the context each change's entities share, reauth and repair
+issues.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -27,6 +27,7 @@ from .helpers import (
     watched_extensions,
 )
 from .issues import (
+    USER_ACTION_ERRORS,
     async_update_refused_issue,
     async_update_sessions_closed_issue,
     async_update_user_action_issue,
@@ -39,25 +40,25 @@ from .rtapi import (
     SwitchvoxError,
     SwitchvoxRpcError,
     SwitchvoxSession,
-    needs_user_action,
 )
 
 type SwitchvoxConfigEntry = ConfigEntry[SwitchvoxCoordinator]
-# Called with each change of a line, and with None when the session goes up or down.
-type LineListener = Callable[[LineUpdate | None], None]
 
 
 class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
     """Owns the session of one config entry and the lines of its watched extensions.
 
     A ``DataUpdateCoordinator`` still earns its place although nothing is polled: the session
-    going up or down is what its ``last_update_success`` and listeners express, and the
-    entities of the PBX itself (``CoordinatorEntity``) follow it with Home Assistant's own
-    mechanism. What it lacks is a per-line update: waking 2,000 entities for each change of
-    one line would cost more than the change itself. So each line entity subscribes to its own
-    line alone (``async_add_line_listener``, as hue's ``controller.subscribe(callback, id)``),
-    and that one subscription also hears the session go up or down (``None``): a coordinator
-    listener as well would be a second registration per entity (README, "Performance").
+    going up or down is what its ``last_update_success`` and listeners express (set from the
+    session's reports only: ``session.up`` is the truth), and the entities of the PBX itself
+    (``CoordinatorEntity``) follow it with Home Assistant's own mechanism. What it lacks is a
+    per-line update: waking 2,000 entities for each change of one line would cost more than the
+    change itself. So each line entity subscribes to its own line alone, in the library
+    (``session.subscribe(callback, extension)``, as hue's ``controller.subscribe``), and that
+    one subscription also hears the session go up or down (``None``): a coordinator listener as
+    well would be a second registration per entity (README, "Performance"). The coordinator
+    subscribes once, to every line, for the bus event, the call groups and the missed calls,
+    and builds the one :class:`LineUpdate` (the context) each change's entities share.
     """
 
     config_entry: SwitchvoxConfigEntry
@@ -76,35 +77,31 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         )
         self.host: str = entry.data[CONF_HOST]
         self.session = SwitchvoxSession(
-            client_from_config(hass, entry.data),
-            entry.data[CONF_EXTENSION],
-            entry.data[CONF_PASSWORD],
-            watched_extensions(entry),
-            self,
+            client=client_from_config(hass, entry.data),
+            extension=entry.data[CONF_EXTENSION],
+            password=entry.data[CONF_PASSWORD],
+            watched=watched_extensions(entry),
+            observer=self,
         )
         self.client = self.session.client
         self.extensions = self.session.watched
         self.data = self.session.lines
-        # Listeners of one extension's line, and (under None) of every watched line.
-        self._line_listeners: dict[str | None, list[LineListener]] = {}
         self._devices = dr.async_get(hass)
+        # The update of the last change: its entities, told after the coordinator, share it.
+        self._update: LineUpdate | None = None
         # The callers to call back (the to-do platform shows them): fed by every line and dial.
         self.missed_calls = MissedCalls(hass, entry.entry_id, entry.data[CONF_EXTENSION])
-        self.async_add_line_listener(self.missed_calls.async_handle_line_update)
+        # First of the session's subscribers, so that a change's update exists for the others.
+        self.session.subscribe(self._handle_line_change)
         # Which channels make one call (a ring group's phones): the call_id of each change.
         self.calls = CallGroups()
         # Entities are available once the first session is open, not before.
         self.last_update_success = False
 
-    @property
-    def connected(self) -> bool:
-        """Return whether the session is up."""
-        return self.last_update_success and self.session.up
-
     @override
     async def _async_update_data(self) -> dict[str, Line]:
         """Return the lines (pushed, never fetched); an update while down must not mark them up."""
-        if not self.connected:
+        if not self.session.up:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="not_connected",
@@ -140,7 +137,7 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
 
         Its legs may ring before the PBX answers the request: the list knows of the call first.
         """
-        if not self.connected:
+        if not self.session.up:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="not_connected",
@@ -156,38 +153,32 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             raise
         self.missed_calls.async_handle_dialed(extension)
 
-    @callback
-    def async_add_line_listener(
-        self, listener: LineListener, extension: str | None = None
-    ) -> CALLBACK_TYPE:
-        """Call ``listener`` with every change of ``extension``'s line (None: of every line).
-
-        Return the function that removes it.
-        """
-        listeners = self._line_listeners.setdefault(extension, [])
-        listeners.append(listener)
-        # A partial, not a decorated closure: @callback gives each closure a __dict__ of its
-        # own, one per line entity.
-        return partial(listeners.remove, listener)
+    def line_update(self, change: LineChange) -> LineUpdate:
+        """Return the update of ``change``: the one its bus event was fired with, if it was."""
+        update = self._update
+        if update is None or update.change is not change:
+            update = self._update = LineUpdate.from_change(change)
+        return update
 
     # What the session reports (SessionObserver).
 
     def session_up(self, refused: frozenset[str]) -> None:
-        """Mark every entity available again and refresh the repair issues."""
+        """Mark the PBX's entities available again and refresh the repair issues.
+
+        The line entities hear it through their subscription, right after.
+        """
         async_update_refused_issue(self.hass, self.config_entry, refused)
         async_update_user_action_issue(self.hass, self.config_entry, None)
         self.async_set_updated_data(self.session.lines)
-        self._tell_line_listeners(None)
 
     def session_down(self) -> None:
-        """Mark every entity unavailable at once."""
+        """Mark the PBX's entities unavailable (the line entities hear it right after)."""
         self.last_update_success = False
         self.async_update_listeners()
-        self._tell_line_listeners(None)
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Say what needs the user, when retrying alone cannot help (the session logs the rest)."""
-        if needs_user_action(error):
+        if isinstance(error, USER_ACTION_ERRORS):
             async_update_user_action_issue(self.hass, self.config_entry, error)
 
     def login_refused(self, error: SwitchvoxError) -> None:
@@ -198,9 +189,12 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
         """Say that the PBX keeps closing the session (or stop saying it)."""
         async_update_sessions_closed_issue(self.hass, self.config_entry, unstable)
 
-    def line_changed(self, change: LineChange) -> None:
-        """Fire the bus event and tell the listeners of that line, all under one context."""
-        update = LineUpdate.from_change(change)
+    def _handle_line_change(self, change: LineChange | None) -> None:
+        """Fire the bus event of a change and note it (calls, missed calls), under one context."""
+        if change is None:  # the session went up or down: no call changed
+            self.missed_calls.async_handle_line_update(None)
+            return
+        update = self.line_update(change)
         call = self.calls.apply(change)
         device = self._devices.async_get_device_by_identifier(
             (DOMAIN, extension_device_key(self.config_entry, change.extension)),
@@ -213,21 +207,4 @@ class SwitchvoxCoordinator(DataUpdateCoordinator[dict[str, Line]]):
             ),
             context=update.context,
         )
-        self._tell_line_listeners(update, change.extension)
-
-    def _tell_line_listeners(self, update: LineUpdate | None, extension: str | None = None) -> None:
-        """Call the listeners of ``extension``'s line and of every line (all of them: None)."""
-        if extension is None:
-            listeners = [item for items in self._line_listeners.values() for item in items]
-        else:
-            listeners = [
-                *self._line_listeners.get(extension, ()),
-                *self._line_listeners.get(None, ()),
-            ]
-        for listener in listeners:
-            try:
-                listener(update)
-            except Exception:  # noqa: BLE001 - any listener bug, logged with its traceback
-                # One failing listener (the missed calls list, say) must not keep the change
-                # from the others, nor from the lines of the next notifications.
-                LOGGER.exception("Error handling a change of extension %s", extension or "(all)")
+        self.missed_calls.async_handle_line_update(update)

@@ -2,7 +2,8 @@
 
 Every PBX fact this integration relies on comes from the vendor's excerpt; the first PBX that
 differs is reported by a user, and this file is how that report carries what the PBX sent. The
-masking is the library's (``rtapi.redact``), which ``aioswitchvox capture`` uses too.
+snapshot, decoded and masked, is the library's (``session.diagnostics()``, masking as
+``aioswitchvox capture`` does).
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
 from .const import LINE_STATUS_OPTIONS
 from .coordinator import SwitchvoxConfigEntry
-from .rtapi.redact import TO_REDACT, recorded_message, without
+from .rtapi.redact import TO_REDACT
 
 
 async def async_get_config_entry_diagnostics(
@@ -25,34 +25,29 @@ async def async_get_config_entry_diagnostics(
     """Return the session state, the watched lines and the PBX's last messages."""
     coordinator = entry.runtime_data
     session = coordinator.session
-    client = coordinator.client
-    password: str = entry.data[CONF_PASSWORD]
+    snapshot = session.diagnostics()
     return {
         "entry": {
             "data": async_redact_data(entry.data, TO_REDACT),
             "options": dict(entry.options),
         },
         "session": {
-            "connected": coordinator.connected,
+            "connected": snapshot.up,
             "connected_since": (
-                session.connected_since.isoformat() if session.connected_since else None
+                snapshot.connected_since.isoformat() if snapshot.connected_since else None
             ),
-            "transport": client.transport_name,
-            "ping_interval": client.ping_interval,
-            "ping_timeout": client.ping_timeout,
-            "reconnects": session.reconnects,
-            "last_error": without(session.last_error, password),
-            "notifications": session.notifications,
-            "malformed_messages": client.malformed_messages,
-            "dropped_packets": asdict(client.dropped_packets),
-            "pending_requests": client.pending_requests,
+            "transport": snapshot.transport,
+            "ping_interval": snapshot.ping_interval,
+            "ping_timeout": snapshot.ping_timeout,
+            "reconnects": snapshot.reconnects,
+            "last_error": snapshot.last_error,
+            "notifications": snapshot.notifications,
+            "malformed_messages": snapshot.malformed_messages,
+            "dropped_packets": asdict(snapshot.dropped_packets),
+            "pending_requests": snapshot.pending_requests,
             "history": [
-                {
-                    "at": item.at.isoformat(),
-                    "event": item.event,
-                    "detail": without(item.detail, password),
-                }
-                for item in session.history
+                {"at": item.at.isoformat(), "event": item.event, "detail": item.detail}
+                for item in snapshot.history
             ],
         },
         "extensions": {
@@ -66,9 +61,5 @@ async def async_get_config_entry_diagnostics(
         },
         # Its size only: the callers are in the to-do list, for the people who may see it.
         "missed_calls": coordinator.missed_calls.diagnostics(),
-        "recent_messages": [
-            message
-            for item in client.received
-            if (message := recorded_message(item, password)) is not None
-        ],
+        "recent_messages": [message.as_json() for message in snapshot.recent_messages],
     }

@@ -15,6 +15,7 @@ from .const import DOMAIN
 from .coordinator import SwitchvoxConfigEntry, SwitchvoxCoordinator
 from .helpers import extension_device_key
 from .line_events import LineUpdate
+from .rtapi import LineChange
 
 
 def pbx_device_info(entry: SwitchvoxConfigEntry) -> DeviceInfo:
@@ -36,7 +37,7 @@ def pbx_device_info(entry: SwitchvoxConfigEntry) -> DeviceInfo:
 
 
 class SwitchvoxEntity(CoordinatorEntity[SwitchvoxCoordinator]):
-    """An entity of the PBX device."""
+    """An entity of the PBX device, written when the session goes up or down."""
 
     _attr_has_entity_name = True
 
@@ -51,8 +52,8 @@ class SwitchvoxEntity(CoordinatorEntity[SwitchvoxCoordinator]):
 class SwitchvoxLineEntity(Entity):
     """An entity of one watched extension, written when its line changes or the session does.
 
-    Both reach it through the one line listener it adds for itself while it is in Home
-    Assistant (the coordinator's docstring says why it is not a ``CoordinatorEntity``).
+    Both reach it through the one subscription to its line it holds in the session while it is
+    in Home Assistant (the coordinator's docstring says why it is not a ``CoordinatorEntity``).
     """
 
     _attr_has_entity_name = True
@@ -88,13 +89,14 @@ class SwitchvoxLineEntity(Entity):
     @override
     def available(self) -> bool:
         """Return whether the session is up and the PBX lets us watch this extension."""
-        return self.coordinator.connected and self.extension not in self.coordinator.session.refused
+        session = self.coordinator.session
+        return session.up and self.extension not in session.refused
 
     @override
     async def async_added_to_hass(self) -> None:
-        """Listen to this extension's line, until the entity is removed."""
+        """Subscribe to this extension's line, until the entity is removed."""
         self.async_on_remove(
-            self.coordinator.async_add_line_listener(self._handle_line_update, self.extension)
+            self.coordinator.session.subscribe(self._handle_line_change, self.extension)
         )
 
     @callback
@@ -103,8 +105,13 @@ class SwitchvoxLineEntity(Entity):
 
         Home Assistant 2026.11 calls this on a rename, and without it removes and adds the
         entity again; earlier releases always do that. Nothing here is keyed on the entity id
-        (the line listener is keyed on the extension), so there is nothing to move.
+        (the line subscription is keyed on the extension), so there is nothing to move.
         """
+
+    @callback
+    def _handle_line_change(self, change: LineChange | None) -> None:
+        """Hand a change on with the update the coordinator built for it (None: the session)."""
+        self._handle_line_update(None if change is None else self.coordinator.line_update(change))
 
     @callback
     def _handle_line_update(self, update: LineUpdate | None) -> None:

@@ -19,14 +19,13 @@ from homeassistant.exceptions import (
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN, EXTENSION_PATTERN
-from .issues import user_action_key
+from .issues import USER_ACTION_ERRORS, user_action_key
 from .rtapi import (
     SwitchvoxClient,
     SwitchvoxError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxNotAuthorizedError,
     SwitchvoxRpcError,
-    is_refused_login,
-    needs_user_action,
 )
 
 # What people put between the digits of a number: "+1 (212) 555-0142", "212.555.0142".
@@ -43,7 +42,7 @@ def client_from_config(hass: HomeAssistant, data: Mapping[str, Any]) -> Switchvo
     """Return a client for the PBX described by config entry data, on Home Assistant's HTTP."""
     return SwitchvoxClient(
         data[CONF_HOST],
-        data[CONF_PORT],
+        port=data[CONF_PORT],
         session=async_get_clientsession(hass, verify_ssl=data[CONF_VERIFY_SSL]),
         use_ssl=data[CONF_SSL],
         verify_ssl=data[CONF_VERIFY_SSL],
@@ -71,11 +70,11 @@ def raise_setup_failure(err: SwitchvoxError, host: str, extension: str) -> NoRet
     certificate, the API permission) says what to change; anything else is retried.
     """
     placeholders = {"host": host, "extension": extension}
-    if is_refused_login(err):
+    if isinstance(err, SwitchvoxLoginRefusedError):
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="invalid_auth"
         ) from err
-    if needs_user_action(err):
+    if isinstance(err, USER_ACTION_ERRORS):
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key=user_action_key(err),

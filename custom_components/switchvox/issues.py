@@ -15,7 +15,11 @@ from .const import (
     ISSUE_USER_ACTION,
     LOGGER,
 )
-from .rtapi import SwitchvoxError, SwitchvoxTLSError
+from .rtapi import SwitchvoxError, SwitchvoxLoginNotAllowedError, SwitchvoxTLSError
+
+# Failures retrying alone cannot fix: a certificate that fails verification needs a trusted one
+# or the verify option off; an extension not allowed the API needs the PBX admin to allow it.
+USER_ACTION_ERRORS = (SwitchvoxTLSError, SwitchvoxLoginNotAllowedError)
 
 
 def user_action_key(err: SwitchvoxError) -> str:

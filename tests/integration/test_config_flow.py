@@ -290,7 +290,7 @@ async def _pbx_down(
     await simulator.set_listening(False)
     await simulator.drop_connections()
     coordinator = entry.runtime_data
-    await wait_for(hass, lambda: not coordinator.connected)
+    await wait_for(hass, lambda: not coordinator.session.up)
 
 
 async def test_options_save_while_the_pbx_is_down(
@@ -319,7 +319,7 @@ async def test_options_added_extension_checked_by_the_next_session(
     simulator.revoke_watch("101", "104")
     simulator.set_accepting(False)  # every handshake refused (HTTP 503)
     await simulator.drop_connections()
-    await wait_for(hass, lambda: not init_integration.runtime_data.connected)
+    await wait_for(hass, lambda: not init_integration.runtime_data.session.up)
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_EXTENSIONS: ["101", "102", "104"]}
@@ -347,7 +347,7 @@ async def test_options_added_extension_checked_when_the_pbx_answers(
     simulator.revoke_watch("101", "104")
     simulator.set_accepting(False)
     await simulator.drop_connections()
-    await wait_for(hass, lambda: not init_integration.runtime_data.connected)
+    await wait_for(hass, lambda: not init_integration.runtime_data.session.up)
     simulator.set_accepting(True)
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     result = await hass.config_entries.options.async_configure(

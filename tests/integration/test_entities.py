@@ -24,6 +24,7 @@ from syrupy.filters import props
 from custom_components.switchvox.const import DOMAIN, EVENT_SWITCHVOX
 from custom_components.switchvox.coordinator import SwitchvoxCoordinator
 from custom_components.switchvox.line_events import LineUpdate
+from custom_components.switchvox.rtapi import LineChange
 from switchvox_simulator import SwitchvoxSimulator
 
 from .helpers import state_of, wait_for
@@ -173,40 +174,50 @@ async def test_failing_line_listener_spares_the_others(
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A line listener that raises is logged; the line's entities still get the change."""
+    """A session subscriber that raises is logged; the line's entities still get the change."""
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
 
-    def failing(update: LineUpdate | None) -> None:
+    def failing(change: LineChange | None) -> None:
         raise RuntimeError("listener bug")
 
-    remove = coordinator.async_add_line_listener(failing)
+    remove = coordinator.session.subscribe(failing)
     await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     await wait_for(hass, lambda: state_of(hass, LINE_101) == "ringing")
     remove()
     assert "Error handling a change of extension 101" in caplog.text
     assert "listener bug" in caplog.text
-    assert coordinator.connected
+    assert coordinator.session.up
 
 
-async def test_line_listeners(
+async def test_line_subscribers(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
-    """A line listener hears its own line, or every line without one, until it is removed."""
+    """A subscriber hears its own line, or every line without one, until it is removed.
+
+    The coordinator keeps no registry of its own: the entities subscribe in the session, and
+    the update it built for a change (its context) is the one the change's entities share.
+    """
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
     everything: list[LineUpdate] = []
     only_102: list[LineUpdate] = []
 
-    def keep(into: list[LineUpdate]) -> Callable[[LineUpdate | None], None]:
-        return lambda update: None if update is None else into.append(update)
+    def keep(into: list[LineUpdate]) -> Callable[[LineChange | None], None]:
+        return (
+            lambda change: None if change is None else into.append(coordinator.line_update(change))
+        )
 
-    remove_all = coordinator.async_add_line_listener(keep(everything))
-    remove_102 = coordinator.async_add_line_listener(keep(only_102), "102")
+    assert not hasattr(coordinator, "_line_listeners")
+    remove_all = coordinator.session.subscribe(keep(everything))
+    remove_102 = coordinator.session.subscribe(keep(only_102), "102")
     first = await simulator.ring("101", caller_name="Zed Zhou", caller_number="5550100")
     second = await simulator.ring("102", caller_name="Yan Yu", caller_number="5550101")
     await wait_for(hass, lambda: state_of(hass, LINE_102) == "ringing")
     assert [update.change.state.unique_id for update in everything] == [first, second]
     assert [update.change.extension for update in only_102] == ["102"]
-    assert only_102[0].context is everything[1].context
+    assert only_102[0] is everything[1]
+    line = hass.states.get(LINE_102)
+    assert line is not None
+    assert line.context is only_102[0].context
     assert only_102[0].details["caller_name"] == "Yan Yu"
     remove_all()
     remove_102()
@@ -287,15 +298,15 @@ async def test_connectivity_sensor(hass: HomeAssistant, simulator: SwitchvoxSimu
     assert state_of(hass, CALL_101) == STATE_UNKNOWN
 
 
-async def test_line_listeners_hear_the_session(
+async def test_line_subscribers_hear_the_session(
     hass: HomeAssistant, simulator: SwitchvoxSimulator, init_integration: MockConfigEntry
 ) -> None:
-    """The session going down and up reaches every line listener once, as None (no change)."""
+    """The session going down and up reaches every subscriber once, as None (no change)."""
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
-    heard_102: list[LineUpdate | None] = []
-    heard_all: list[LineUpdate | None] = []
-    remove_102 = coordinator.async_add_line_listener(heard_102.append, "102")
-    remove_all = coordinator.async_add_line_listener(heard_all.append)
+    heard_102: list[LineChange | None] = []
+    heard_all: list[LineChange | None] = []
+    remove_102 = coordinator.session.subscribe(heard_102.append, "102")
+    remove_all = coordinator.session.subscribe(heard_all.append)
     simulator.set_accepting(False)
     await simulator.drop_connections()
     await wait_for(hass, lambda: state_of(hass, LINE_102) == STATE_UNAVAILABLE)

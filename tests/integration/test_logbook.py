@@ -79,6 +79,6 @@ async def test_no_phantom_call_event_after_a_reconnect(
     coordinator = logged_integration.runtime_data
     await simulator.drop_connections()
     await wait_for(hass, lambda: state_of(hass, LINE_102) == "unavailable")
-    await wait_for(hass, lambda: coordinator.connected, timeout=10)
+    await wait_for(hass, lambda: coordinator.session.up, timeout=10)
     await wait_for(hass, lambda: state_of(hass, LINE_102) == "idle")
     assert await _activity(hass, hass_ws_client, CALL_102) == before

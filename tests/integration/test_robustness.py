@@ -62,7 +62,7 @@ async def test_broken_handshake_while_reconnecting_is_survived(
     simulator.set_handshake_fault(fault, times=6)  # type: ignore[arg-type]
     await simulator.drop_connections()
     await wait_for(hass, lambda: simulator.handshake_attempts >= attempts + 7, timeout=10)
-    await wait_for(hass, lambda: coordinator.connected, timeout=10)
+    await wait_for(hass, lambda: coordinator.session.up, timeout=10)
     assert state_of(hass, "sensor.extension_101_line") == "idle"
     assert simulator.sessions == 1
 
@@ -82,7 +82,7 @@ async def test_polling_only_pbx(
     await wait_for(hass, lambda: state_of(hass, "sensor.extension_101_line") == "ringing")
     await simulator.drop_connections()
     await wait_for(hass, lambda: state_of(hass, "sensor.extension_101_line") == "unavailable")
-    await wait_for(hass, lambda: coordinator.connected, timeout=10)
+    await wait_for(hass, lambda: coordinator.session.up, timeout=10)
     assert state_of(hass, "sensor.extension_101_line") == "idle"  # the old channel is forgotten
     await simulator.hang_up(uid)
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -194,7 +194,7 @@ async def test_permission_lost_while_reconnecting_raises_repair(
     assert issue is not None
     assert issue.translation_key == "api_not_allowed"
     simulator.set_error("login", None)
-    await wait_for(hass, lambda: coordinator.connected, timeout=10)
+    await wait_for(hass, lambda: coordinator.session.up, timeout=10)
     assert registry.async_get_issue(DOMAIN, issue_id) is None
 
 

@@ -34,7 +34,7 @@ def recovered(
     """Return whether the session is back: connected, one session, every extension subscribed."""
     subscriptions = simulator.subscriptions
     return (
-        coordinator.connected
+        coordinator.session.up
         and coordinator.last_update_success
         and simulator.sessions == 1
         and all(subscriptions.get(extension) == 1 for extension in extensions)

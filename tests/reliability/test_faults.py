@@ -91,7 +91,7 @@ async def test_hundred_drops_at_random_moments(
     listeners_before = (
         len(client._line_listeners),
         len(client._connection_listeners),
-        {ext: len(items) for ext, items in coordinator._line_listeners.items()},
+        {ext: len(items) for ext, items in coordinator.session._subscribers.items()},
         len(coordinator._listeners),
     )
 
@@ -149,7 +149,7 @@ async def test_hundred_drops_at_random_moments(
     assert listeners_before == (
         len(client._line_listeners),
         len(client._connection_listeners),
-        {ext: len(items) for ext, items in coordinator._line_listeners.items()},
+        {ext: len(items) for ext, items in coordinator.session._subscribers.items()},
         len(coordinator._listeners),
     )
     assert all(
@@ -200,7 +200,7 @@ async def test_half_open_connection_detected_and_recovered(
         lambda: state_of(hass, LINE_101) == "unavailable",
         timeout=30,
     )
-    assert not coordinator.connected
+    assert not coordinator.session.up
     simulator.set_responding(True)
     recovery = await wait_for(hass, lambda: recovered(coordinator, simulator), timeout=60)
     await wait_for(hass, lambda: hass.states.get(LINE_101).state == "idle")  # type: ignore[union-attr]
@@ -252,7 +252,7 @@ async def test_unanswered_session_requests_are_retried(
     await simulator.drop_connections()
     await wait_for(hass, lambda: count(simulator, method) >= before + 3)
     assert coordinator.client.pending_requests <= 1
-    assert not coordinator.connected
+    assert not coordinator.session.up
     simulator.set_ignore(method, False)
     await wait_for(hass, lambda: recovered(coordinator, simulator))
     assert coordinator.client.pending_requests == 0

@@ -250,13 +250,13 @@ async def test_hostile_messages_through_the_socket(
         except TimeoutError:
             if not may_drop or attempt:
                 pytest.fail(
-                    f"sentinel not delivered: connected={coordinator.connected} "
+                    f"sentinel not delivered: connected={coordinator.session.up} "
                     f"reconnects={coordinator.session.reconnects - reconnects} "
                     f"batch={[(how, repr(payload)[:200]) for how, payload in batch]}"
                 )
             # The oversized message closed the connection: wait for the new session.
-            await wait_for(hass, lambda: coordinator.connected)
-    assert coordinator.connected
+            await wait_for(hass, lambda: coordinator.session.up)
+    assert coordinator.session.up
     if may_drop:
         live["drops"] += coordinator.session.reconnects - reconnects
     else:
@@ -280,7 +280,7 @@ async def test_oversized_message_restores_the_session(
     coordinator: SwitchvoxCoordinator = init_integration.runtime_data
     params = simulator.pbx.default_params("101", {"remotes": [{"name": "x" * MEGABYTE}] * 5})
     await simulator.notify("101", params, raw=True)
-    await wait_for(hass, lambda: coordinator.session.reconnects == 1 and coordinator.connected)
+    await wait_for(hass, lambda: coordinator.session.reconnects == 1 and coordinator.session.up)
     await simulator.ring(SENTINEL, caller_name="Still", caller_number="5550102")
     await wait_for(hass, lambda: _state(hass, LINE_SENTINEL) == "ringing")
 

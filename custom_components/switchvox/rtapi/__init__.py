@@ -1,4 +1,4 @@
-"""Async client for the Switchvox Realtime API (no Home Assistant dependency)."""
+"""Async client for the Switchvox Realtime API."""
 
 from .client import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -13,14 +13,17 @@ from .exceptions import (
     SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRequestNotAllowedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
-from .lines import CallEvent, Line, LineChange
+from .lines import CallEvent, Channel, Line, LineChange, LineTracker
 from .models import (
     MAX_DIAL_DATA_BYTES,
     MAX_DIAL_DATA_DEPTH,
@@ -28,6 +31,7 @@ from .models import (
     Account,
     Direction,
     Endpoint,
+    JsonObject,
     LineState,
     LineStatus,
     Remote,
@@ -36,14 +40,24 @@ from .models import (
     caller_id_name,
     parse_timestamp,
 )
+from .redact import RecentMessage
 from .session import (
+    Clock,
+    LineCallback,
+    MonotonicClock,
+    Outage,
+    SessionDiagnostics,
     SessionEvent,
     SessionObserver,
     SwitchvoxSession,
-    is_refused_login,
-    needs_user_action,
 )
-from .wire import DroppedPackets, ReceivedMessage
+from .wire import (
+    DroppedPackets,
+    EngineIOPacket,
+    ReceivedMessage,
+    SocketIOPacket,
+    TransportName,
+)
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -54,35 +68,48 @@ __all__ = [
     "TOPIC_LINE_STATE",
     "Account",
     "CallEvent",
+    "Channel",
+    "Clock",
     "ConnectionListener",
     "Direction",
     "DroppedPackets",
     "Endpoint",
+    "EngineIOPacket",
+    "JsonObject",
     "Line",
+    "LineCallback",
     "LineChange",
     "LineState",
     "LineStateListener",
     "LineStatus",
+    "LineTracker",
+    "MonotonicClock",
+    "Outage",
     "ReceivedMessage",
+    "RecentMessage",
     "Remote",
     "RpcResponse",
+    "SessionDiagnostics",
     "SessionEvent",
     "SessionObserver",
+    "SocketIOPacket",
     "SwitchvoxAlreadyAuthenticatedError",
     "SwitchvoxAuthenticationError",
     "SwitchvoxClient",
     "SwitchvoxConnectionError",
     "SwitchvoxError",
+    "SwitchvoxLoginNotAllowedError",
+    "SwitchvoxLoginRefusedError",
     "SwitchvoxMessageError",
     "SwitchvoxNotAuthorizedError",
+    "SwitchvoxRequestNotAllowedError",
     "SwitchvoxRpcError",
     "SwitchvoxSession",
     "SwitchvoxSessionExpiredError",
     "SwitchvoxTLSError",
     "SwitchvoxTimeoutError",
+    "TransportName",
     "bounded_json_object",
     "caller_id_name",
-    "is_refused_login",
-    "needs_user_action",
     "parse_timestamp",
 ]

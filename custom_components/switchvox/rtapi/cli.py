@@ -1,8 +1,8 @@
 """The ``aioswitchvox`` command line: check a PBX, watch its lines, dial, capture what it sends.
 
-For a Switchvox admin before Home Assistant is installed, and for bug reports. The password is
-read with getpass (or from an environment variable, or stdin, for scripts), never from the
-command line, and is neither printed nor logged.
+For a Switchvox admin before installing anything that uses the API, and for bug reports. The
+password is read with getpass (or from an environment variable, or stdin, for scripts), never
+from the command line, and is neither printed nor logged.
 """
 
 import argparse
@@ -23,10 +23,13 @@ from typing import Any, TextIO
 
 from .client import DEFAULT_PORT, SwitchvoxClient
 from .exceptions import (
-    SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRequestNotAllowedError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
 )
@@ -52,10 +55,14 @@ def version() -> str:
 
 def reason(err: BaseException) -> str:
     """Say in a user's words why ``err`` happened, and what to try."""
-    if isinstance(err, SwitchvoxAuthenticationError):
+    if isinstance(err, SwitchvoxLoginRefusedError):
         return f"refused: wrong extension or password ({err})"
+    if isinstance(err, SwitchvoxLoginNotAllowedError):
+        return f"not allowed: the PBX admin has not granted this extension the API ({err})"
     if isinstance(err, SwitchvoxNotAuthorizedError):
         return f"not authorized: the PBX admin has not granted this ({err})"
+    if isinstance(err, SwitchvoxSessionExpiredError):
+        return f"session expired: the PBX ended the API session ({err})"
     if isinstance(err, SwitchvoxTLSError):
         return f"TLS certificate refused: {err} (a self-signed certificate? try --insecure)"
     if isinstance(err, SwitchvoxTimeoutError):
@@ -154,7 +161,7 @@ class Command:
         """Return a client of the PBX the arguments name."""
         return SwitchvoxClient(
             self.args.host,
-            self.port,
+            port=self.port,
             use_ssl=self.args.tls,
             verify_ssl=not self.args.insecure,
             **kwargs,
@@ -230,7 +237,7 @@ async def _check_session(
         step = report.extensions[extension] = Step(f"watch {extension}", ok=True)
         try:
             await client.subscribe([extension])
-        except SwitchvoxNotAuthorizedError as err:
+        except SwitchvoxRequestNotAllowedError as err:
             step.ok = False
             step.detail = f"{args.extension} may not watch {extension}: {reason(err)}"
         except SwitchvoxError as err:
@@ -301,7 +308,11 @@ async def capture(cmd: Command) -> int:
         else:
             with contextlib.suppress(SwitchvoxError):
                 await client.logout()
-    messages = [m for item in client.received if (m := recorded_message(item, password))]
+    messages = [
+        message.as_json()
+        for item in client.received
+        if (message := recorded_message(item, password)) is not None
+    ]
     document = {
         "aioswitchvox": version(),
         "started": started.isoformat(),
@@ -409,9 +420,10 @@ class _WatchObserver:
         """Show the session down."""
         self._show("connection lost, reconnecting")
 
-    def line_changed(self, change: LineChange) -> None:
-        """Show a line's change."""
-        self._show(change=change)
+    def line_changed(self, change: LineChange | None) -> None:
+        """Show a line's change (the session's subscriber; None: the session went up or down)."""
+        if change is not None:
+            self._show(change=change)
 
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Show a failed reconnect."""
@@ -438,7 +450,14 @@ async def watch(cmd: Command) -> int:
     view = LiveLines(cmd, plain=args.plain or not cmd.out.isatty())
     session: SwitchvoxSession | None = None
     observer = _WatchObserver(view, lambda: session.lines if session else {})
-    session = SwitchvoxSession(client, args.extension, password, watched, observer)
+    session = SwitchvoxSession(
+        client=client,
+        extension=args.extension,
+        password=password,
+        watched=watched,
+        observer=observer,
+    )
+    session.subscribe(observer.line_changed)
     try:
         await session.start()
         runner = asyncio.ensure_future(session.run())

@@ -67,15 +67,16 @@ class SwitchvoxClient:
     The API binds a session to its socket.io connection, so a new session needs a new
     connection: :meth:`connect` after a drop opens a fresh one, and nothing survives it.
 
-    HTTP goes through ``session`` (Home Assistant's, made with the same ``verify_ssl``); given
-    none, the client makes its own for each connection and closes it in :meth:`disconnect`.
+    HTTP goes through ``session`` (an application's own, made with the same ``verify_ssl``);
+    given none, the client makes its own for each connection and closes it in :meth:`disconnect`.
+    Every argument but ``host`` is keyword-only.
     """
 
     def __init__(
         self,
         host: str,
-        port: int = DEFAULT_PORT,
         *,
+        port: int = DEFAULT_PORT,
         session: aiohttp.ClientSession | None = None,
         use_ssl: bool = True,
         verify_ssl: bool = True,

@@ -40,7 +40,14 @@ class SwitchvoxRpcError(SwitchvoxError):
 
 
 class SwitchvoxAuthenticationError(SwitchvoxRpcError):
-    """The PBX refused the login, or the session is not authenticated (-32000)."""
+    """The PBX answered "not authenticated" (-32000); catch a subclass to tell why."""
+
+
+class SwitchvoxLoginRefusedError(SwitchvoxAuthenticationError):
+    """The PBX refused the login: wrong extension or password (-32000 to login).
+
+    Retrying cannot help, and may lock the account: new credentials are needed.
+    """
 
 
 class SwitchvoxSessionExpiredError(SwitchvoxAuthenticationError):
@@ -52,7 +59,21 @@ class SwitchvoxSessionExpiredError(SwitchvoxAuthenticationError):
 
 
 class SwitchvoxNotAuthorizedError(SwitchvoxRpcError):
-    """The PBX admin has not granted the permission this method needs (-32001)."""
+    """The PBX admin has not granted a permission (-32001); catch a subclass to tell which."""
+
+
+class SwitchvoxLoginNotAllowedError(SwitchvoxNotAuthorizedError):
+    """The extension may not use the Realtime API at all (-32001 to login).
+
+    Retrying cannot help: the PBX admin has to allow the extension the API.
+    """
+
+
+class SwitchvoxRequestNotAllowedError(SwitchvoxNotAuthorizedError):
+    """The session may not do this one request (-32001 to subscribe, dial...).
+
+    The session itself is fine: another extension, or another method, may well be allowed.
+    """
 
 
 class SwitchvoxAlreadyAuthenticatedError(SwitchvoxRpcError):
@@ -60,12 +81,21 @@ class SwitchvoxAlreadyAuthenticatedError(SwitchvoxRpcError):
 
 
 def rpc_error_from_code(code: int, message: str, method: str | None) -> SwitchvoxRpcError:
-    """Return the most specific exception for a JSON-RPC error code."""
-    if code == ERROR_NOT_AUTHENTICATED and method not in {None, "login"}:
-        return SwitchvoxSessionExpiredError(code, message, method)
-    cls: type[SwitchvoxRpcError] = {
-        ERROR_NOT_AUTHENTICATED: SwitchvoxAuthenticationError,
-        ERROR_NOT_AUTHORIZED: SwitchvoxNotAuthorizedError,
-        ERROR_ALREADY_AUTHENTICATED: SwitchvoxAlreadyAuthenticatedError,
-    }.get(code, SwitchvoxRpcError)
+    """Return the most specific exception for a JSON-RPC error code answering ``method``.
+
+    Without a method (a response nobody asked for), the families' base classes.
+    """
+    cls: type[SwitchvoxRpcError]
+    if code == ERROR_NOT_AUTHENTICATED:
+        cls = {None: SwitchvoxAuthenticationError, "login": SwitchvoxLoginRefusedError}.get(
+            method, SwitchvoxSessionExpiredError
+        )
+    elif code == ERROR_NOT_AUTHORIZED:
+        cls = {None: SwitchvoxNotAuthorizedError, "login": SwitchvoxLoginNotAllowedError}.get(
+            method, SwitchvoxRequestNotAllowedError
+        )
+    elif code == ERROR_ALREADY_AUTHENTICATED:
+        cls = SwitchvoxAlreadyAuthenticatedError
+    else:
+        cls = SwitchvoxRpcError
     return cls(code, message, method)

@@ -384,7 +384,7 @@ def _from_epoch(number: float) -> datetime | None:
 def bounded_json_object(value: object, limit: int = MAX_DIAL_DATA_BYTES) -> JsonObject | None:
     """Return ``value`` storable and frozen if it is a JSON object within ``limit`` bytes.
 
-    Storable: what every JSON encoder (orjson in Home Assistant) accepts, so lone surrogates
+    Storable: what every JSON encoder (orjson among them) accepts, so lone surrogates
     become U+FFFD and integers beyond 64 bits their text; nested at most MAX_DIAL_DATA_DEPTH.
     """
     if not isinstance(value, dict):
@@ -424,7 +424,7 @@ def valid_text(text: str) -> str:
     r"""Return ``text`` with lone UTF-16 surrogates replaced by U+FFFD.
 
     JSON may carry them ("\ud800") and Python decodes them, but they are not Unicode text:
-    UTF-8 encoders, and so Home Assistant's recorder, frontend and restore state, refuse them.
+    UTF-8 encoders, and so an application's database, front end and stored state, refuse them.
     """
     if text.isascii():  # O(1) in CPython
         return text

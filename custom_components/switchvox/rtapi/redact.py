@@ -1,16 +1,16 @@
 """What the PBX sent, fit to leave the machine: secrets removed, caller identities masked.
 
-Home Assistant's diagnostics and ``aioswitchvox capture`` both record the PBX's messages for a
+An application's diagnostics and ``aioswitchvox capture`` both record the PBX's messages for a
 bug report with this one masking. Caller names and numbers are personal data: they are masked
 but for their last characters.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-import json
 import re
 from typing import Any, Final
 
-from .wire import ReceivedMessage
+from .wire import ReceivedMessage, decode_event
 
 # Keys removed wherever they appear: credentials and anything that could resume a session.
 TO_REDACT: Final = frozenset({"password", "sid", "session_id", "sessionId", "token", "secret"})
@@ -36,20 +36,44 @@ REDACTED: Final = "**REDACTED**"
 _DIGITS: Final = re.compile(r"[0-9]")
 
 
-def recorded_message(item: ReceivedMessage, password: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class RecentMessage:
+    """A notification or error response the PBX sent, decoded, secrets removed, callers masked.
+
+    A message that could not be decoded (cut short, not JSON) keeps only its first characters,
+    digits masked, in ``unparsed``; ``event`` and ``payload`` are then None.
+    """
+
+    at: datetime
+    length: int
+    """Characters received."""
+    event: str | None = None
+    payload: Any = None
+    unparsed: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the message as JSON-ready data: its event and payload, or what is unparsed."""
+        at = self.at.isoformat()
+        if self.unparsed is not None:
+            return {"at": at, "unparsed": self.unparsed, "length": self.length}
+        return {"at": at, "event": self.event, "payload": self.payload}
+
+
+def recorded_message(item: ReceivedMessage, password: str) -> RecentMessage | None:
     """Return a notification or error response as received, secrets removed; else None."""
-    at = datetime.fromtimestamp(item.at, UTC).isoformat()
+    at = datetime.fromtimestamp(item.at, UTC)
     text = without(item.text, password) or ""
-    if not text.startswith("2"):  # socket.io EVENT packets only
-        return None
     try:
-        event, payload = json.loads(text[1:])
-    except (ValueError, TypeError):
+        decoded = decode_event(text)
+    except ValueError:
         # Cut short (huge) or not JSON: its size and first characters, digits masked.
-        return {"at": at, "unparsed": _DIGITS.sub("#", text[:64]), "length": len(item.text)}
+        return RecentMessage(at, len(item.text), unparsed=_DIGITS.sub("#", text[:64]))
+    if decoded is None:  # socket.io EVENT packets only
+        return None
+    event, payload = decoded
     if event == "response" and not (isinstance(payload, dict) and "error" in payload):
         return None
-    return {"at": at, "event": event, "payload": scrub(payload)}
+    return RecentMessage(at, len(item.text), event, scrub(payload))
 
 
 def scrub(value: Any, key: str | None = None) -> Any:

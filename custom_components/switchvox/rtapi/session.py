@@ -8,7 +8,7 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   only once a session has stayed up for :data:`STABLE_SESSION`: a PBX that accepts the login,
   then closes the session again and again (its session limit reached, another client taking
   the extension's session, a proxy with a broken idle timer) is not hammered, while a single
-  drop is still repaired within a tenth of a second. A session that stayed up for
+  drop is still mended within a tenth of a second. A session that stayed up for
   :data:`QUICK_RETRY_AFTER` earns one quick retry after its drop, whatever the backoff level:
   only sessions closed sooner climb the backoff;
 * a refused login ends the session for good (a locked account must not be retried), every
@@ -24,18 +24,22 @@ whole new session after every drop. :class:`SwitchvoxSession` does that for as l
   the first request answered so, and an open session asks the PBX every
   :data:`SESSION_CHECK_INTERVAL` whether it still exists, so a silent expiry is not missed.
 
-What the owner needs to know arrives through a :class:`SessionObserver`. Time comes from a
-:class:`Clock`, which tests replace to run minutes of reconnects in an instant.
+Whether the session is open is :attr:`SwitchvoxSession.up`, the one answer to that question.
+Line changes reach whoever :meth:`SwitchvoxSession.subscribe` d to them, for one extension or
+all; how the session fares (up, down, a refused login...) arrives through a
+:class:`SessionObserver`. Time comes from a :class:`Clock`, which tests replace to run minutes of
+reconnects in an instant.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 import logging
 import random
 import time
@@ -44,16 +48,16 @@ from typing import Final, Protocol
 from .client import SwitchvoxClient
 from .exceptions import (
     SwitchvoxAlreadyAuthenticatedError,
-    SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
-    SwitchvoxNotAuthorizedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
-    SwitchvoxTLSError,
 )
 from .lines import Line, LineChange, LineTracker
 from .models import LineState
+from .redact import RecentMessage, recorded_message, without
+from .wire import DroppedPackets
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ STABLE_SESSION: Final = 30.0
 # quickly (FIRST_RECONNECT_DELAY) without climbing the backoff. Sessions closed sooner are what
 # a flapping PBX does; they back off. At most 60 / QUICK_RETRY_AFTER quick logins a minute.
 QUICK_RETRY_AFTER: Final = 15.0
-# A PBX that has kept closing sessions for this long is reported (a repair issue in HA).
+# A PBX that has kept closing sessions for this long is reported to the observer.
 UNSTABLE_AFTER: Final = 300.0
 # How often an open session asks the PBX whether it still exists: the longest an expired
 # session that the PBX does not close can go unnoticed. One small request each time.
@@ -78,6 +82,10 @@ SESSION_CHECK_INTERVAL: Final = 300.0
 LOGOUT_TIMEOUT: Final = 3.0
 # Connection events remembered for diagnostics.
 HISTORY_LENGTH: Final = 20
+
+
+# Called with each change of a line, and with None when the session goes up or down.
+type LineCallback = Callable[[LineChange | None], object]
 
 
 def reconnect_delay(attempt: int) -> float:
@@ -92,27 +100,6 @@ def reconnect_delay(attempt: int) -> float:
     return base * (1 + random.uniform(-RECONNECT_JITTER, RECONNECT_JITTER))  # noqa: S311
 
 
-def is_refused_login(err: BaseException) -> bool:
-    """Return whether ``err`` is the PBX refusing the credentials.
-
-    Only a refused login means a wrong password. "Not authenticated" to a subscribe right after
-    a successful login is the session's problem, and a new session may well succeed.
-    """
-    return isinstance(err, SwitchvoxAuthenticationError) and err.method == "login"
-
-
-def needs_user_action(err: BaseException) -> bool:
-    """Return whether retrying alone cannot fix ``err``: someone has to change something.
-
-    A certificate that fails verification needs a trusted certificate or the verify option
-    turned off; a login answered "not authorized" needs the PBX admin to grant the extension
-    the Realtime API.
-    """
-    return isinstance(err, SwitchvoxTLSError) or (
-        isinstance(err, SwitchvoxNotAuthorizedError) and err.method == "login"
-    )
-
-
 class SessionObserver(Protocol):
     """What the owner of a session is told, always from the event loop."""
 
@@ -122,9 +109,6 @@ class SessionObserver(Protocol):
     def session_down(self) -> None:
         """Handle the open session dropping; reconnecting has started."""
 
-    def line_changed(self, change: LineChange) -> None:
-        """Handle a change of a watched extension's channel."""
-
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Handle reconnect ``attempt`` (1-based) failing; another follows after a delay."""
 
@@ -133,6 +117,25 @@ class SessionObserver(Protocol):
 
     def sessions_unstable(self, unstable: bool) -> None:
         """Handle the PBX closing every session for a while (True), or a session settling."""
+
+
+class _NoObserver:
+    """The observer of a session whose owner only subscribes to lines."""
+
+    def session_up(self, refused: frozenset[str]) -> None:
+        """Ignore the session opening."""
+
+    def session_down(self) -> None:
+        """Ignore the session dropping."""
+
+    def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
+        """Ignore a failed reconnect."""
+
+    def login_refused(self, error: SwitchvoxError) -> None:
+        """Ignore a refused login."""
+
+    def sessions_unstable(self, unstable: bool) -> None:
+        """Ignore an unstable PBX."""
 
 
 class Clock(Protocol):
@@ -181,16 +184,39 @@ class SessionEvent:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SessionDiagnostics:
+    """What a bug report needs of a session, the password taken out, callers masked."""
+
+    up: bool
+    connected_since: datetime | None
+    transport: str | None
+    """The Engine.IO transport in use: "websocket" or "polling" (None while down)."""
+    ping_interval: float | None
+    """Seconds, as the PBX announced them for this connection (clamped)."""
+    ping_timeout: float | None
+    reconnects: int
+    last_error: str | None
+    notifications: int
+    malformed_messages: int
+    dropped_packets: DroppedPackets
+    pending_requests: int
+    history: tuple[SessionEvent, ...]
+    recent_messages: tuple[RecentMessage, ...]
+    """The notifications and error responses among the last messages received, oldest first."""
+
+
 class SwitchvoxSession:
     """One logged-in, subscribed session kept open over drops, PBX restarts and failures."""
 
     def __init__(
         self,
+        *,
         client: SwitchvoxClient,
         extension: str,
         password: str,
         watched: Sequence[str],
-        observer: SessionObserver,
+        observer: SessionObserver | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.client = client
@@ -205,7 +231,9 @@ class SwitchvoxSession:
         self.notifications = 0
         self.history: deque[SessionEvent] = deque(maxlen=HISTORY_LENGTH)
         self.outage: Outage | None = None
-        self._observer = observer
+        self._observer: SessionObserver = observer or _NoObserver()
+        # Subscribers to one extension's line, and (under None) to every watched line.
+        self._subscribers: dict[str | None, list[LineCallback]] = {}
         self._clock: Clock = clock or MonotonicClock()
         self._attempt = 0
         self._quick_retry = False
@@ -225,8 +253,51 @@ class SwitchvoxSession:
 
     @property
     def up(self) -> bool:
-        """Return whether the session is open."""
+        """Return whether the session is open: connected, logged in and subscribed.
+
+        The one answer to that question: the client's connection alone may be up before the
+        login, or after the PBX ended the session.
+        """
         return self._up and self.client.connected
+
+    def subscribe(self, callback: LineCallback, extension: str | None = None) -> Callable[[], None]:
+        """Call ``callback`` with each change of ``extension``'s line (None: of every line).
+
+        It is also called with None when the session goes up or down (read :attr:`up`): the
+        lines were forgotten, or start over. Subscribers to every line hear a change before
+        those of its extension. A callback that raises is logged; the others still hear the
+        change. Return the function that removes the subscription.
+        """
+        callbacks = self._subscribers.setdefault(extension, [])
+        callbacks.append(callback)
+        # A partial rather than a closure: one small object per subscriber, of which a PBX
+        # with thousands of lines has thousands.
+        return partial(callbacks.remove, callback)
+
+    def diagnostics(self) -> SessionDiagnostics:
+        """Return the session's state and the PBX's last messages, fit for a bug report."""
+        client, password = self.client, self._password
+        return SessionDiagnostics(
+            up=self.up,
+            connected_since=self.connected_since,
+            transport=client.transport_name,
+            ping_interval=client.ping_interval,
+            ping_timeout=client.ping_timeout,
+            reconnects=self.reconnects,
+            last_error=without(self.last_error, password),
+            notifications=self.notifications,
+            malformed_messages=client.malformed_messages,
+            dropped_packets=replace(client.dropped_packets),
+            pending_requests=client.pending_requests,
+            history=tuple(
+                replace(item, detail=without(item.detail, password)) for item in self.history
+            ),
+            recent_messages=tuple(
+                message
+                for item in client.received
+                if (message := recorded_message(item, password)) is not None
+            ),
+        )
 
     async def start(self) -> None:
         """Open the first session, raising what went wrong as a :class:`SwitchvoxError`."""
@@ -358,7 +429,7 @@ class SwitchvoxSession:
                 await self._open()
             except SwitchvoxError as err:
                 self._failed(str(err))
-                if is_refused_login(err):
+                if isinstance(err, SwitchvoxLoginRefusedError):
                     _LOGGER.error(  # noqa: TRY400 - a traceback would add nothing
                         "The Switchvox PBX at %s refused the login of extension %s; "
                         "not retrying until the credentials are updated",
@@ -424,6 +495,7 @@ class SwitchvoxSession:
         if self.outage is not None:
             _LOGGER.debug("Session reopened after %d attempts", self.outage.attempts)
         self._observer.session_up(self.refused)
+        self._tell(None)
 
     def _handle_connection(self, connected: bool) -> None:
         """Forget every channel on a drop and wake the reconnect loop."""
@@ -457,6 +529,7 @@ class SwitchvoxSession:
                 )
                 self._session_closed(self.outage)
             self._observer.session_down()
+            self._tell(None)
 
     def _handle_line_state(self, state: LineState) -> None:
         """Apply a notification to its line and report the change, if any."""
@@ -464,7 +537,22 @@ class SwitchvoxSession:
         if self._dropped.is_set():
             return  # late news of a connection already given up: its lines were forgotten
         if (change := self.tracker.apply(state)) is not None:
-            self._observer.line_changed(change)
+            self._tell(change, change.extension)
+
+    def _tell(self, change: LineChange | None, extension: str | None = None) -> None:
+        """Call the subscribers of every line, then of ``extension``'s (None: all of them)."""
+        subscribers = self._subscribers
+        if extension is None:
+            callbacks = [item for items in subscribers.values() for item in items]
+        else:
+            callbacks = [*subscribers.get(None, ()), *subscribers.get(extension, ())]
+        for callback in callbacks:
+            try:
+                callback(change)
+            except Exception:
+                # One failing subscriber must not keep the change from the others, nor from
+                # the lines of the next notifications.
+                _LOGGER.exception("Error handling a change of extension %s", extension or "(all)")
 
     def _record(self, event: str, detail: str | None = None) -> None:
         """Remember one step of the connection's history."""

@@ -18,6 +18,11 @@
   lets the event loop run, so that a burst does not hold it.
 
 The aiohttp session is the caller's; nothing here outlives :meth:`SocketIOConnection.disconnect`.
+
+The protocols (:class:`EngineIOPacket`, :class:`SocketIOPacket` name their packet types):
+
+* Engine.IO v3: https://github.com/socketio/engine.io-protocol/tree/v3
+* socket.io protocol v4 (socket.io 1.x and 2.x): https://github.com/socketio/socket.io-protocol/tree/v4
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 import contextlib
 from dataclasses import dataclass
+from enum import StrEnum
 import json
 import logging
 import math
@@ -59,10 +65,39 @@ DEFAULT_PING_TIMEOUT: Final = 60.0
 PING_INTERVAL_RANGE: Final = (0.25, 60.0)
 PING_TIMEOUT_RANGE: Final = (0.25, 60.0)
 # Packets handled before the connection lets the event loop run other work: a burst buffered
-# at once (a page to every phone, a PBX catching up) must not hold Home Assistant.
+# at once (a page to every phone, a PBX catching up) must not hold the application's loop.
 PACKETS_PER_STEP: Final = 50
 _NO_TIMEOUT: Final = aiohttp.ClientTimeout(total=None, sock_connect=None)
 _CERTIFICATE_ERRORS: Final = (aiohttp.ClientConnectorCertificateError, ssl.SSLCertVerificationError)
+
+
+class EngineIOPacket(StrEnum):
+    """Engine.IO v3 packet types: the first character of every packet."""
+
+    OPEN = "0"
+    CLOSE = "1"
+    PING = "2"
+    PONG = "3"
+    MESSAGE = "4"
+    UPGRADE = "5"
+    NOOP = "6"
+
+
+class SocketIOPacket(StrEnum):
+    """socket.io packet types (protocol v4: socket.io 1.x, 2.x): a message's first character."""
+
+    CONNECT = "0"
+    DISCONNECT = "1"
+    EVENT = "2"
+    ACK = "3"
+    ERROR = "4"
+    BINARY_EVENT = "5"
+    BINARY_ACK = "6"
+
+
+# What we emit: an Engine.IO message carrying a socket.io event.
+_EVENT_PREFIX: Final = EngineIOPacket.MESSAGE + SocketIOPacket.EVENT
+_ALIVE: Final = frozenset({EngineIOPacket.PONG, EngineIOPacket.NOOP})
 
 type TransportName = Literal["websocket", "polling"]
 type EventHandler = Callable[[str, tuple[Any, ...]], None]
@@ -83,6 +118,23 @@ class ReceivedMessage(NamedTuple):
 
     at: float
     text: str
+
+
+def decode_event(packet: str) -> tuple[str, Any] | None:
+    """Return the name and argument of a socket.io EVENT packet as received (``2["name",arg]``).
+
+    None for a packet of another type. Raise ValueError when its JSON is cut short (a message
+    recorded in part) or is no ``[name, argument]`` pair.
+    """
+    if not packet.startswith(SocketIOPacket.EVENT):
+        return None
+    try:
+        name, argument = json.loads(packet[1:])
+    except (TypeError, RecursionError) as err:
+        raise ValueError(str(err)) from err
+    if type(name) is not str:
+        raise ValueError(f"an event named {type(name).__name__}")
+    return name, argument
 
 
 def decode_payload(body: bytes, dropped: DroppedPackets | None = None) -> list[str]:
@@ -200,7 +252,7 @@ class SocketIOConnection:
         self._on_event = on_event
         self._on_disconnect = on_disconnect
         self.transport_name: TransportName = transport
-        # True defers to the session's connector (Home Assistant's verifies); False never checks.
+        # True defers to the HTTP session's connector (which verifies); False never checks.
         self._ssl = verify_ssl
         self._received = received
         self.dropped = dropped if dropped is not None else DroppedPackets()
@@ -255,7 +307,7 @@ class SocketIOConnection:
         if not self.connected:
             raise SwitchvoxConnectionError("Not connected")
         # ensure_ascii (json's default) keeps every packet we send ASCII.
-        await self._send("42" + json.dumps([event, data], separators=(",", ":")))
+        await self._send(_EVENT_PREFIX + json.dumps([event, data], separators=(",", ":")))
 
     async def disconnect(self) -> None:
         """Close the connection (idempotent, never reported as a drop, bounded on a dead link)."""
@@ -281,7 +333,7 @@ class SocketIOConnection:
         elif goodbye:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(CLOSE_GRACE):
-                    await self._send("1")
+                    await self._send(EngineIOPacket.CLOSE)
 
     def _query(self, sid: str | None = None) -> URL:
         """Return the Engine.IO URL of this transport (of the session ``sid``, if given)."""
@@ -386,7 +438,7 @@ class SocketIOConnection:
                 next_ping = now + interval
                 try:
                     async with asyncio.timeout_at(deadline):
-                        await self._send("2")
+                        await self._send(EngineIOPacket.PING)
                 except TimeoutError:
                     continue
                 except SwitchvoxConnectionError as err:
@@ -405,13 +457,13 @@ class SocketIOConnection:
                 return
             self._last_received = asyncio.get_running_loop().time()
             kind, data = packet[:1], packet[1:]
-            if kind == "4":
+            if kind == EngineIOPacket.MESSAGE:
                 self._message(data)
-            elif kind == "0":
+            elif kind == EngineIOPacket.OPEN:
                 self._open(data)
-            elif kind == "1":
+            elif kind == EngineIOPacket.CLOSE:
                 self._lost("the server closed the Engine.IO session")
-            elif kind not in ("3", "6"):  # pongs and noops only say the link is alive
+            elif kind not in _ALIVE:  # pongs and noops only say the link is alive
                 _LOGGER.debug("Dropped an Engine.IO packet of unknown type %.64r", packet)
 
     def _open(self, data: str) -> None:
@@ -443,16 +495,21 @@ class SocketIOConnection:
             namespace, _, rest = rest.partition(",")
         if namespace != "/":
             _LOGGER.debug("Dropped a socket.io packet of namespace %.64r", namespace)
-        elif kind == "2":
+        elif kind == SocketIOPacket.EVENT:
             self._event(rest)
-        elif kind == "0" and self._sid is not None and self._ready and not self._ready.done():
+        elif (
+            kind == SocketIOPacket.CONNECT
+            and self._sid is not None
+            and self._ready
+            and not self._ready.done()
+        ):
             self._ready.set_result(None)
-        elif kind == "1":
+        elif kind == SocketIOPacket.DISCONNECT:
             # The Engine.IO session outlives it on the server until we close it (or its ping
             # timeout): over long-polling the close is a POST of its own, sent by disconnect().
             self._close_owed = True
             self._lost("the server disconnected the socket.io namespace")
-        elif kind == "4" and self._ready and not self._ready.done():
+        elif kind == SocketIOPacket.ERROR and self._ready and not self._ready.done():
             self._ready.set_exception(SwitchvoxConnectionError(f"refused: {rest[:200]}"))
         else:
             _LOGGER.debug("Dropped a socket.io packet: %.64r", data)

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 
 from aioswitchvox import (
-    SwitchvoxAuthenticationError,
     SwitchvoxConnectionError,
     SwitchvoxError,
-    SwitchvoxNotAuthorizedError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
+    SwitchvoxRequestNotAllowedError,
+    SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
     SwitchvoxTLSError,
     cli,
@@ -203,8 +205,10 @@ def test_address_options(options: list[str], url: str) -> None:
 @pytest.mark.parametrize(
     ("error", "said"),
     [
-        (SwitchvoxAuthenticationError(-32000, "Invalid", "login"), "refused: wrong extension or"),
-        (SwitchvoxNotAuthorizedError(-32001, "No", "dial"), "not authorized: the PBX admin has"),
+        (SwitchvoxLoginRefusedError(-32000, "Invalid", "login"), "refused: wrong extension or"),
+        (SwitchvoxLoginNotAllowedError(-32001, "No", "login"), "not allowed: the PBX admin has"),
+        (SwitchvoxRequestNotAllowedError(-32001, "No", "dial"), "not authorized: the PBX admin"),
+        (SwitchvoxSessionExpiredError(-32000, "No", "dial"), "session expired: the PBX ended"),
         (SwitchvoxTLSError("certificate verify failed"), "TLS certificate refused: certificate"),
         (SwitchvoxTimeoutError("No response to dial"), "no answer in time: No response to dial"),
         (SwitchvoxConnectionError("Connection refused"), "cannot connect: Connection refused"),

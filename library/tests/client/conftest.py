@@ -68,7 +68,7 @@ async def make_client(
     async def factory(*, connect: bool = True, **kwargs: Any) -> SwitchvoxClient:
         options: dict[str, Any] = {"use_ssl": simulator.tls, "request_timeout": 2.0}
         options.update(kwargs)
-        client = SwitchvoxClient("127.0.0.1", simulator.port, **options)
+        client = SwitchvoxClient("127.0.0.1", port=simulator.port, **options)
         clients.append(client)
         if connect:
             await client.connect()

@@ -21,10 +21,11 @@ from aioswitchvox import (
     LineStatus,
     Remote,
     SwitchvoxAlreadyAuthenticatedError,
-    SwitchvoxAuthenticationError,
     SwitchvoxClient,
     SwitchvoxConnectionError,
-    SwitchvoxNotAuthorizedError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
+    SwitchvoxRequestNotAllowedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
     SwitchvoxTimeoutError,
@@ -74,7 +75,7 @@ async def test_connect_and_disconnect(
 
 async def test_context_manager(simulator: SwitchvoxSimulator) -> None:
     """The client connects on entering its context and disconnects on leaving it."""
-    async with SwitchvoxClient("127.0.0.1", simulator.port, use_ssl=False) as client:
+    async with SwitchvoxClient("127.0.0.1", port=simulator.port, use_ssl=False) as client:
         assert client.connected
         await client.login("101", PASSWORD)
         assert client.extension == "101"
@@ -86,8 +87,8 @@ async def test_context_manager(simulator: SwitchvoxSimulator) -> None:
 def test_url() -> None:
     """The URL uses https by default and brackets IPv6 addresses."""
     assert SwitchvoxClient("pbx.lan").url == "https://pbx.lan:443"
-    assert SwitchvoxClient("::1", 8443).url == "https://[::1]:8443"
-    assert SwitchvoxClient("10.0.0.2", 80, use_ssl=False).url == "http://10.0.0.2:80"
+    assert SwitchvoxClient("::1", port=8443).url == "https://[::1]:8443"
+    assert SwitchvoxClient("10.0.0.2", port=80, use_ssl=False).url == "http://10.0.0.2:80"
 
 
 async def test_reconnect_replaces_connection(
@@ -343,8 +344,8 @@ async def test_dial_with_device_and_dial_data(
 
 
 async def test_login_wrong_password(simulator: SwitchvoxSimulator, client: SwitchvoxClient) -> None:
-    """A wrong password raises SwitchvoxAuthenticationError (-32000) naming login."""
-    with pytest.raises(SwitchvoxAuthenticationError) as err:
+    """A wrong password raises SwitchvoxLoginRefusedError (-32000 to login)."""
+    with pytest.raises(SwitchvoxLoginRefusedError) as err:
         await client.login("101", "wrong")
     assert err.value.code == -32000
     assert err.value.method == "login"
@@ -386,7 +387,7 @@ async def test_expired_session_closes_the_connection(
     await wait_until(lambda: simulator.connections == 0)
     await logged_in.connect()
     assert not logged_in.session_expired
-    with pytest.raises(SwitchvoxAuthenticationError):
+    with pytest.raises(SwitchvoxLoginRefusedError):
         await logged_in.login("101", "wrong")
     assert logged_in.connected
     assert not logged_in.session_expired
@@ -395,20 +396,30 @@ async def test_expired_session_closes_the_connection(
 async def test_not_authorized_subscribe(client: SwitchvoxClient) -> None:
     """Subscribing to an extension the admin has not granted raises -32001 naming subscribe."""
     await client.login("104", PASSWORD)
-    with pytest.raises(SwitchvoxNotAuthorizedError) as err:
+    with pytest.raises(SwitchvoxRequestNotAllowedError) as err:
         await client.subscribe(["101"])
     assert err.value.code == -32001
     assert err.value.method == "subscribe"
-    with pytest.raises(SwitchvoxNotAuthorizedError) as err:
+    with pytest.raises(SwitchvoxRequestNotAllowedError) as err:
         await client.unsubscribe(["101"])
     assert err.value.method == "unsubscribe"
+
+
+async def test_login_not_allowed(simulator: SwitchvoxSimulator, client: SwitchvoxClient) -> None:
+    """An extension the admin has not allowed the API raises SwitchvoxLoginNotAllowedError."""
+    simulator.set_error("login", -32001, "Realtime API not allowed")
+    with pytest.raises(SwitchvoxLoginNotAllowedError) as err:
+        await client.login("101", PASSWORD)
+    assert err.value.code == -32001
+    assert err.value.method == "login"
+    assert client.extension is None
 
 
 async def test_not_authorized_dial(simulator: SwitchvoxSimulator, client: SwitchvoxClient) -> None:
     """Dialing without the dial permission raises -32001 naming dial."""
     simulator.set_can_dial("101", False)
     await client.login("101", PASSWORD)
-    with pytest.raises(SwitchvoxNotAuthorizedError) as err:
+    with pytest.raises(SwitchvoxRequestNotAllowedError) as err:
         await client.dial("102")
     assert err.value.code == -32001
     assert err.value.method == "dial"
@@ -874,7 +885,7 @@ async def silent_server() -> AsyncGenerator[int]:
 
 async def test_connect_timeout(socket_enabled: None, silent_server: int) -> None:
     """A PBX that accepts TCP but never answers the handshake times out the connect."""
-    client = SwitchvoxClient("127.0.0.1", silent_server, use_ssl=False, connect_timeout=0.3)
+    client = SwitchvoxClient("127.0.0.1", port=silent_server, use_ssl=False, connect_timeout=0.3)
     recorder = Recorder(client)
     # Long-polling's first request times out, or the whole connect does: either way it fails.
     with pytest.raises(SwitchvoxConnectionError):
@@ -1014,7 +1025,7 @@ async def test_password_never_logged(
         caplog.set_level(logging.DEBUG, logger=name)
     client = await make_client(request_timeout=0.3)
     recorder = Recorder(client)
-    with pytest.raises(SwitchvoxAuthenticationError):
+    with pytest.raises(SwitchvoxLoginRefusedError):
         await client.login("101", PASSWORD + "-wrong")
     await client.login("101", PASSWORD)
     with pytest.raises(SwitchvoxAlreadyAuthenticatedError):

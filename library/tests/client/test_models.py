@@ -21,8 +21,11 @@ from aioswitchvox import (
     SwitchvoxAlreadyAuthenticatedError,
     SwitchvoxAuthenticationError,
     SwitchvoxError,
+    SwitchvoxLoginNotAllowedError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxMessageError,
     SwitchvoxNotAuthorizedError,
+    SwitchvoxRequestNotAllowedError,
     SwitchvoxRpcError,
     SwitchvoxSessionExpiredError,
     parse_timestamp,
@@ -524,7 +527,7 @@ def test_parse_timestamp_rejects(value: object) -> None:
     ("code", "cls"),
     [
         (-32000, SwitchvoxSessionExpiredError),
-        (-32001, SwitchvoxNotAuthorizedError),
+        (-32001, SwitchvoxRequestNotAllowedError),
         (-32002, SwitchvoxAlreadyAuthenticatedError),
         (-32602, SwitchvoxRpcError),
         (42, SwitchvoxRpcError),
@@ -544,11 +547,24 @@ def test_rpc_error_from_code(code: int, cls: type[SwitchvoxRpcError]) -> None:
 def test_not_authenticated_is_a_refused_login_only_to_login() -> None:
     """-32000 to login refuses the credentials; to any other request, the session has ended."""
     refused = rpc_error_from_code(-32000, "Invalid credentials", "login")
-    assert type(refused) is SwitchvoxAuthenticationError
+    assert type(refused) is SwitchvoxLoginRefusedError
+    assert isinstance(refused, SwitchvoxAuthenticationError)
     expired = rpc_error_from_code(-32000, "Not authenticated", "subscribe")
-    assert isinstance(expired, SwitchvoxSessionExpiredError)
+    assert type(expired) is SwitchvoxSessionExpiredError
     assert isinstance(expired, SwitchvoxAuthenticationError)
     assert type(rpc_error_from_code(-32000, "?", None)) is SwitchvoxAuthenticationError
+
+
+def test_not_authorized_to_login_is_the_api_not_allowed() -> None:
+    """-32001 to login: the extension may not use the API; to another request, that one only."""
+    not_allowed = rpc_error_from_code(-32001, "API not allowed", "login")
+    assert type(not_allowed) is SwitchvoxLoginNotAllowedError
+    assert isinstance(not_allowed, SwitchvoxNotAuthorizedError)
+    for method in ("subscribe", "dial"):
+        refused = rpc_error_from_code(-32001, "Not allowed", method)
+        assert type(refused) is SwitchvoxRequestNotAllowedError
+        assert isinstance(refused, SwitchvoxNotAuthorizedError)
+    assert type(rpc_error_from_code(-32001, "?", None)) is SwitchvoxNotAuthorizedError
 
 
 def test_rpc_error_without_method() -> None:

@@ -300,12 +300,12 @@ async def test_own_session_only_when_given_none(
     simulator: SwitchvoxSimulator, http: aiohttp.ClientSession
 ) -> None:
     """A client given a session uses it and leaves it open; given none, it closes its own."""
-    given = SwitchvoxClient("127.0.0.1", simulator.port, use_ssl=False, session=http)
+    given = SwitchvoxClient("127.0.0.1", port=simulator.port, use_ssl=False, session=http)
     await given.connect()
     await given.login("101", PASSWORD)
     await given.disconnect()
     assert not http.closed
-    own = SwitchvoxClient("127.0.0.1", simulator.port, use_ssl=False)
+    own = SwitchvoxClient("127.0.0.1", port=simulator.port, use_ssl=False)
     await own.connect()
     session = own._own_session
     assert session is not None

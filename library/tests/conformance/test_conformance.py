@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from aioswitchvox import (
-    LineChange,
     SwitchvoxAlreadyAuthenticatedError,
-    SwitchvoxAuthenticationError,
     SwitchvoxClient,
     SwitchvoxError,
+    SwitchvoxLoginRefusedError,
     SwitchvoxSession,
 )
 from aioswitchvox.wire import MAX_MESSAGE_SIZE, TransportName
@@ -50,7 +49,7 @@ async def make_client(server: Server, transport: TransportName) -> AsyncGenerato
     async def factory(port: int | None = None, *, login: bool = True) -> SwitchvoxClient:
         client = SwitchvoxClient(
             "127.0.0.1",
-            port or server.port,
+            port=port or server.port,
             use_ssl=False,
             transports=(transport,),
             request_timeout=5.0,
@@ -91,7 +90,7 @@ async def test_handshake(make_client: MakeClient, transport: TransportName) -> N
 async def test_login_subscribe_notify_dial_logout(server: Server, make_client: MakeClient) -> None:
     """A whole session: refused and accepted logins, notifications, a dial, the logout."""
     client = await make_client(login=False)
-    with pytest.raises(SwitchvoxAuthenticationError):
+    with pytest.raises(SwitchvoxLoginRefusedError):
         await client.login("101", PASSWORD + "-wrong")
     await client.login("101", PASSWORD)
     with pytest.raises(SwitchvoxAlreadyAuthenticatedError):
@@ -182,9 +181,6 @@ class _Observer:
     def session_down(self) -> None:
         """Ignore."""
 
-    def line_changed(self, change: LineChange) -> None:
-        """Ignore."""
-
     def reconnect_failed(self, error: SwitchvoxError, attempt: int) -> None:
         """Ignore."""
 
@@ -200,10 +196,12 @@ async def test_session_reconnects(
 ) -> None:
     """The session, with its shipped backoff, reopens itself after the server closes the link."""
     client = SwitchvoxClient(
-        "127.0.0.1", server.port, use_ssl=False, transports=(transport,), request_timeout=5.0
+        "127.0.0.1", port=server.port, use_ssl=False, transports=(transport,), request_timeout=5.0
     )
     observer = _Observer()
-    session = SwitchvoxSession(client, "101", PASSWORD, ["101"], observer)
+    session = SwitchvoxSession(
+        client=client, extension="101", password=PASSWORD, watched=["101"], observer=observer
+    )
     await session.start()
     runner = asyncio.get_running_loop().create_task(session.run())
     try:

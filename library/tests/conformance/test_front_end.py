@@ -43,7 +43,7 @@ async def connected(
     port: int, transports: tuple[TransportName, ...] = ("websocket", "polling")
 ) -> SwitchvoxClient:
     """Return a client of ``port``, connected, logged in as 101 and subscribed to 101 and 102."""
-    client = SwitchvoxClient("127.0.0.1", port, use_ssl=False, transports=transports)
+    client = SwitchvoxClient("127.0.0.1", port=port, use_ssl=False, transports=transports)
     await client.connect()
     await client.login("101", PASSWORD)
     await client.subscribe(EXTENSIONS)
@@ -59,10 +59,12 @@ async def test_websocket_swallowed_or_refused(
 ) -> None:
     """Long-polling is reached within the config flow's budget; reconnects go straight to it."""
     front_end.websocket = mode
-    client = SwitchvoxClient("127.0.0.1", front_end.port, use_ssl=False)
+    client = SwitchvoxClient("127.0.0.1", port=front_end.port, use_ssl=False)
     assert client.connect_timeout == DEFAULT_CONNECT_TIMEOUT
     observer = _Observer()
-    session = SwitchvoxSession(client, "101", PASSWORD, ["101"], observer)
+    session = SwitchvoxSession(
+        client=client, extension="101", password=PASSWORD, watched=["101"], observer=observer
+    )
     started = time.monotonic()
     await session.start()
     runner = asyncio.get_running_loop().create_task(session.run())
