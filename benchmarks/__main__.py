@@ -8,8 +8,6 @@ the median over the runs. The table is printed and written to ``benchmarks/resul
 (see :mod:`benchmarks.compare`), written to ``benchmarks/compare.json``.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections.abc import Callable

@@ -9,8 +9,6 @@ all see the same load on a shared machine. Every figure is given as the median a
 its repeats.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 import contextlib

@@ -5,8 +5,6 @@ entries from a temporary configuration directory (real storage, not the test har
 custom integrations are found in ``custom_components/`` of the current directory.
 """
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Callable
 import contextlib
 import gc

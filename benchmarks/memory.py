@@ -5,8 +5,6 @@ over the setup of one entry, the simulator in this process, its share reported a
 tell the integration's own part from Home Assistant's.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections import Counter

@@ -6,8 +6,6 @@ session's line tracker, with a no-op observer: no socket and no event loop wake-
 figure (µs per notification, best and median of the runs) moves only with the library's code.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import gc

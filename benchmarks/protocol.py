@@ -6,8 +6,6 @@ one JSON object per line on stdout (``{"op": ..., ...}``) and, for every op exce
 reads one JSON reply line on stdin.
 """
 
-from __future__ import annotations
-
 import asyncio
 import json
 import sys

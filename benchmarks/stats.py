@@ -1,7 +1,5 @@
 """Latency samples and their summaries."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 import gc

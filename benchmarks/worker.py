@@ -5,8 +5,6 @@ integration set up through its config entry (or a bare socket.io client, for the
 and asks the orchestrator, over :class:`benchmarks.protocol.Link`, to stream notifications.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib

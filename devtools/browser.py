@@ -1,7 +1,5 @@
 """Headless Chromium (Debian's package) driven by Playwright, logged in to Home Assistant."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 import contextlib
 import json

@@ -1,7 +1,5 @@
 """The development dashboard: a card per watched extension, and a card to place calls."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -1,7 +1,5 @@
 """``scripts/develop``: the simulator in demo mode and a real, provisioned Home Assistant."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import json

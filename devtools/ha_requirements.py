@@ -8,8 +8,6 @@ from the manifests of the installed Home Assistant, so they follow whatever rele
     python -m devtools.ha_requirements    one requirement a line
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 import re

@@ -1,7 +1,5 @@
 """A development instance: the simulator and a real Home Assistant, as two child processes."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

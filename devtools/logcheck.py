@@ -1,7 +1,5 @@
 """What a Home Assistant log may not contain after the end-to-end run."""
 
-from __future__ import annotations
-
 import re
 
 # Home Assistant's own reports of deprecated use by a custom integration.

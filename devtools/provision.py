@@ -5,8 +5,6 @@ extensions through the options flow, and the dashboard through the websocket API
 checks first, so running it again on the same instance changes nothing.
 """
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass, field
 import re

@@ -7,8 +7,6 @@ section and the integration's manifest.json has the same version: a release publ
 what the changelog and the manifest say, or nothing. Standard library only.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 import re

@@ -5,8 +5,6 @@ simulator its Switchvox entry is connected to), and replaces the pictures in ``d
 only once every one of them is taken and checked.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 from collections.abc import Coroutine

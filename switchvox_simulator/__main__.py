@@ -1,7 +1,5 @@
 """Command line: ``python -m switchvox_simulator --port 8443 --tls --demo``."""
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import contextlib

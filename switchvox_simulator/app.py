@@ -1,7 +1,5 @@
 """Composition root: the PBX server plus its HTTP control API and demo traffic, put together."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 from .control import control_routes

@@ -1,7 +1,5 @@
 """Call flows: drive the PBX model and publish every resulting notification to its subscribers."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 import contextlib

@@ -1,7 +1,5 @@
 """HTTP control surface (``/control/...``, JSON in and out) for driving the simulator remotely."""
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable
 import json
 from typing import Any

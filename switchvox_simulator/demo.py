@@ -1,7 +1,5 @@
 """Lifelike random call traffic for demos and manual testing."""
 
-from __future__ import annotations
-
 import asyncio
 import contextlib
 import logging

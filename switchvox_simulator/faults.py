@@ -1,7 +1,5 @@
 """The simulator's fault switches in one place, and helpers that flip them for tests."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol

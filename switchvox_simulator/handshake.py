@@ -1,7 +1,5 @@
 """Broken handshakes: what a misbehaving PBX or front end answers instead of Engine.IO's open."""
 
-from __future__ import annotations
-
 import json
 from typing import Final, Literal, get_args
 

@@ -11,8 +11,6 @@ CLOCK_MONOTONIC is shared by every process of the machine, so a receiver in anot
 computes its latency from the emission with ``time.monotonic_ns() - t``.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field

@@ -1,7 +1,5 @@
 """Pure PBX state for the simulator: accounts, channels and call flows (no I/O)."""
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo

@@ -6,8 +6,6 @@ cable, a stateful firewall forgetting the flow). Unlike
 ``SwitchvoxSimulator.set_responding(False)``, not even a WebSocket close frame is answered.
 """
 
-from __future__ import annotations
-
 import asyncio
 import contextlib
 

@@ -1,7 +1,5 @@
 """JSON-RPC 2.0 of the Realtime API: sessions, request checks, the methods and their faults."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field

@@ -1,7 +1,5 @@
 """The simulated PBX server: an aiohttp site joining the wire, JSON-RPC, call flows and faults."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import UTC, tzinfo

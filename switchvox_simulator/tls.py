@@ -1,7 +1,5 @@
 """Self-signed certificate for the simulator's HTTPS mode, generated with ``cryptography``."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime, timedelta
 import ipaddress
 from pathlib import Path

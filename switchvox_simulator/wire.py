@@ -1,7 +1,5 @@
 """socket.io 1.x / Engine.IO v3 plumbing: the server object, frozen sockets, aborts, its tasks."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib

@@ -6,8 +6,6 @@ network has settled: the client and the server agree on whether a connection is 
 session is waiting on the clock (or sits settled), so no real I/O is cut short by a jump.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 import heapq

@@ -1,7 +1,5 @@
 """Shared fixtures: a real simulator on 127.0.0.1 and a config entry pointing at it."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 import os

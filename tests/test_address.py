@@ -1,7 +1,5 @@
 """The PBX address parser: every form people type or paste, and what it rejects."""
 
-from __future__ import annotations
-
 import pytest
 
 from custom_components.switchvox.address import InvalidAddressError, PbxAddress, parse_address

@@ -1,7 +1,5 @@
 """The packages scripts/e2e installs before Home Assistant's first start (from its manifests)."""
 
-from __future__ import annotations
-
 from devtools.ha_requirements import configured_domains, requirements
 from devtools.instance import CONFIGURATION_YAML
 

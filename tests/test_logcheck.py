@@ -1,7 +1,5 @@
 """The log check of the end-to-end run (devtools.logcheck), on logs written here."""
 
-from __future__ import annotations
-
 from devtools.logcheck import log_findings
 
 LOG = """\

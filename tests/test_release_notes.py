@@ -1,7 +1,5 @@
 """The release notes the release workflow publishes: the changelog section of the tag."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 import subprocess

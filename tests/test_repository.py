@@ -4,8 +4,6 @@ Each check reads files as text, so that a claim made in one place (hacs.json, th
 quality scale) cannot drift from what another place (the test harness pins, the code) does.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 import importlib
 import importlib.metadata
@@ -668,3 +666,27 @@ def test_readme_performance_matches_the_comparison() -> None:
         for row in results["table"]
     }
     assert {figure: gone for figure, gone in missing.items() if gone} == {}
+
+
+# Split, so that this file does not hold the line it looks for.
+FUTURE_ANNOTATIONS = "from __future__ " + "import annotations"
+
+
+def test_no_postponed_annotations_import() -> None:
+    """Python 3.14 defers annotations itself: no module asks for it with a __future__ import."""
+    folders = (
+        "custom_components",
+        "library",
+        "switchvox_simulator",
+        "tests",
+        "devtools",
+        "benchmarks",
+    )
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in folders
+        for path in (ROOT / folder).rglob("*.py")
+        if "node_modules" not in path.parts
+        and FUTURE_ANNOTATIONS in path.read_text(encoding="utf-8")
+    ]
+    assert not offenders

@@ -1,7 +1,5 @@
 """The Switchvox integration: live phone line status and calls from a Switchvox PBX."""
 
-from __future__ import annotations
-
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr

@@ -1,7 +1,5 @@
 """The PBX address as people type or paste it: a host, ``host:port``, an IPv6 literal or a URL."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 import ipaddress
 import re

@@ -1,7 +1,5 @@
 """Diagnostic connectivity sensor for the realtime session."""
 
-from __future__ import annotations
-
 from typing import override
 
 from homeassistant.components.binary_sensor import (

@@ -1,7 +1,5 @@
 """Config flow for Switchvox: PBX address and an extension's credentials, checked by logging in."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping, Sequence
 import contextlib
 import re

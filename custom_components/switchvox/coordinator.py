@@ -6,8 +6,6 @@ subscribers of each line; this coordinator turns what it reports into availabili
 issues.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any, override
 

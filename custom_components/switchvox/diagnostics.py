@@ -6,8 +6,6 @@ snapshot, decoded and masked, is the library's (``session.diagnostics()``, maski
 ``aioswitchvox capture`` does).
 """
 
-from __future__ import annotations
-
 from dataclasses import asdict
 from typing import Any
 

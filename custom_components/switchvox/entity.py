@@ -1,7 +1,5 @@
 """Base entities: one device per watched extension, under a device for the PBX."""
 
-from __future__ import annotations
-
 from typing import override
 
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_SSL

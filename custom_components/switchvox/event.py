@@ -1,7 +1,5 @@
 """Call event entity: ringing, dialing, answered, held, hung up and missed, per extension."""
 
-from __future__ import annotations
-
 from typing import override
 
 from homeassistant.components.event import EventEntity, EventEntityDescription

@@ -1,7 +1,5 @@
 """Small shared pieces: an entry's client and extensions, and client errors as Home Assistant's."""
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from functools import wraps
 import re

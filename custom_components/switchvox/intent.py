@@ -6,8 +6,6 @@ of their accounts). Any other number (an external one could cost money) only whe
 turned on "Assist may dial any number" in the entry's options.
 """
 
-from __future__ import annotations
-
 from typing import override
 
 from homeassistant.core import HomeAssistant

@@ -1,7 +1,5 @@
 """Repair issues: what the user must change when retrying alone cannot help."""
 
-from __future__ import annotations
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant, callback

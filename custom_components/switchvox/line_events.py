@@ -5,8 +5,6 @@ the listeners of that line (its entities among them), so the call details are bu
 everything the change causes shares one context.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 

@@ -7,8 +7,6 @@ line, or dialed with ``switchvox.dial``, completes it. The calls Home Assistant 
 never make one. See the README's "Missed calls".
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta

@@ -1,7 +1,5 @@
 """Line status sensor: what each watched extension's phone is doing."""
 
-from __future__ import annotations
-
 from typing import Any, override
 
 from homeassistant.components.sensor import (

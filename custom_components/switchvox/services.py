@@ -1,7 +1,5 @@
 """The ``switchvox.dial`` action: place a call from a config entry's extension."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState

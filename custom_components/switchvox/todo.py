@@ -1,7 +1,5 @@
 """The "Missed calls" to-do list of the PBX device: the callers to call back."""
 
-from __future__ import annotations
-
 from typing import Final, override
 
 from homeassistant.components.todo import (

@@ -1,7 +1,5 @@
 """Browser end-to-end tests: skipped unless SWITCHVOX_E2E=1 (``./scripts/e2e`` sets it)."""
 
-from __future__ import annotations
-
 from collections.abc import Generator
 import os
 

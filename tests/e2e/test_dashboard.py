@@ -5,8 +5,6 @@ processes, provisioned like ``./scripts/develop`` does it, but without demo traf
 every call on the PBX is one this test made.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor

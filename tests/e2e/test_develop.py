@@ -1,7 +1,5 @@
 """``scripts/develop`` itself: the first run provisions, the second reuses, both stop cleanly."""
 
-from __future__ import annotations
-
 from pathlib import Path
 import subprocess
 import sys

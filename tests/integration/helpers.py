@@ -1,7 +1,5 @@
 """Helpers for waiting on pushed state in integration tests."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable
 

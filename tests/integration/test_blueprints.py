@@ -1,7 +1,5 @@
 """The missed call, announce-the-caller and call-back blueprints, on real simulator calls."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta

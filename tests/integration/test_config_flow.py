@@ -1,7 +1,5 @@
 """Tests of the config, reauth, reconfigure and options flows against the simulator."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any

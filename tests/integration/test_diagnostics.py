@@ -1,7 +1,5 @@
 """Tests of config entry diagnostics."""
 
-from __future__ import annotations
-
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry

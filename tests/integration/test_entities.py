@@ -1,7 +1,5 @@
 """Tests of the line sensor, the call event entity, the bus event and the connectivity sensor."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any

@@ -1,7 +1,5 @@
 """Tests of setup, unload, reconnect and stale-state handling."""
 
-from __future__ import annotations
-
 import asyncio
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState

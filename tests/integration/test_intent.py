@@ -1,7 +1,5 @@
 """Tests of the Assist dial intent."""
 
-from __future__ import annotations
-
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component

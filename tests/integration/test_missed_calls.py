@@ -1,7 +1,5 @@
 """Tests of the "Missed calls" to-do list, over the simulated PBX."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

@@ -1,7 +1,5 @@
 """What the recorder keeps of a call, with the recorder set up as in every real install."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any

@@ -1,7 +1,5 @@
 """What a server we did not write can do: broken handshakes, no WebSocket, IPv6, two PBXs."""
 
-from __future__ import annotations
-
 import asyncio
 from typing import Any
 

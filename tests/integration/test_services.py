@@ -1,7 +1,5 @@
 """Tests of the switchvox.dial action."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.core import HomeAssistant

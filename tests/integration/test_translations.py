@@ -1,7 +1,5 @@
 """Tests that the shipped translations are the strings the code refers to, in every language."""
 
-from __future__ import annotations
-
 import json
 from logging import DEBUG, ERROR
 from pathlib import Path

@@ -1,7 +1,5 @@
 """Fixtures and helpers of the reliability tests."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Callable
 import time

@@ -4,8 +4,6 @@ The figures these tests measure (drops survived, longest recovery, half-open det
 printed (``pytest -s``) and recorded in the README's Reliability section.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections import Counter
 from collections.abc import AsyncGenerator

@@ -6,8 +6,6 @@ jumps from one deadline to the next once the network has settled. ``pytest -s`` 
 figures recorded in the README's Reliability section.
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable, Generator
 import itertools
 import logging

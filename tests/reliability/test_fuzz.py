@@ -6,8 +6,6 @@ dropped, and what the integration keeps (channels, dial data, unknown statuses) 
 The number of examples run is printed (``pytest -s``) for the README.
 """
 
-from __future__ import annotations
-
 from functools import partial
 import json
 import time

@@ -5,8 +5,6 @@ could see a packet (root, the simulator's socketio_v4 and engineio_v3, aiohttp, 
 and searches every captured record: its message, its arguments and its exception text.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 from pathlib import Path

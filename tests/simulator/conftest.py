@@ -1,7 +1,5 @@
 """Fixtures for the simulator tests: a running simulator and a raw socket.io 1.x client."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib

@@ -1,7 +1,5 @@
 """The simulator's flapping faults: a PBX that closes every session at one point of its life."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any

@@ -1,7 +1,5 @@
 """Broken handshakes a real front end or PBX produces, on the wire, and recovery from each."""
 
-from __future__ import annotations
-
 from collections.abc import AsyncIterator, Awaitable, Callable
 import json
 from typing import Any

@@ -1,7 +1,5 @@
 """Tests for the Switchvox PBX simulator (wire protocol, call flows, control, faults)."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import Awaitable, Callable
 import re

@@ -1,7 +1,5 @@
 """The simulator's modules form no import cycle and share only public names (ast and grimp)."""
 
-from __future__ import annotations
-
 import ast
 from pathlib import Path
 

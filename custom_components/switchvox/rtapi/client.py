@@ -1,7 +1,5 @@
 """Async client for the Switchvox Realtime API: JSON-RPC 2.0 over socket.io 1.x."""
 
-from __future__ import annotations
-
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence

@@ -1,7 +1,5 @@
 """Exceptions raised by the Switchvox Realtime API client."""
 
-from __future__ import annotations
-
 # JSON-RPC error codes the Switchvox Realtime API adds to the standard ones.
 ERROR_NOT_AUTHENTICATED = -32000
 ERROR_NOT_AUTHORIZED = -32001

@@ -6,8 +6,6 @@ does not reset the line while another is still up. Each change also yields the c
 means (ringing, answered, hung up, missed...), derived from the channel's own history.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

@@ -9,8 +9,6 @@ object it holds is one more for the garbage collector to walk. Objects are what 
 to, ``dict``: ``isinstance(value, Mapping)`` would cost an ABC check for every field.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta

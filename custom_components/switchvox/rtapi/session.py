@@ -31,8 +31,6 @@ all; how the session fares (up, down, a refused login...) arrives through a
 reconnects in an instant.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence

@@ -25,8 +25,6 @@ The protocols (:class:`EngineIOPacket`, :class:`SocketIOPacket` name their packe
 * socket.io protocol v4 (socket.io 1.x and 2.x): https://github.com/socketio/socket.io-protocol/tree/v4
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence

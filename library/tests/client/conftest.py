@@ -1,7 +1,5 @@
 """Fixtures for the client tests: connected clients and recorders of pushed line states."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any

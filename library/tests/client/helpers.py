@@ -1,7 +1,5 @@
 """What the client tests compare parses by."""
 
-from __future__ import annotations
-
 from aioswitchvox import LineState
 
 

@@ -1,7 +1,5 @@
 """Tests of SwitchvoxClient over real sockets against the simulated PBX."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime

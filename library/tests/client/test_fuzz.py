@@ -1,7 +1,5 @@
 """Property tests: arbitrary JSON-like input escapes parsing only as SwitchvoxMessageError."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Any
 

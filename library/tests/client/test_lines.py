@@ -1,7 +1,5 @@
 """Unit tests of per-extension line tracking: channel priority and call event derivation."""
 
-from __future__ import annotations
-
 import itertools
 
 import pytest

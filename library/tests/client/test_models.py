@@ -1,7 +1,5 @@
 """Unit tests of the typed, immutable models and their defensive parsing."""
 
-from __future__ import annotations
-
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any

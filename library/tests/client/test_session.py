@@ -1,7 +1,5 @@
 """Unit tests of the session's pure helpers (its life cycle is tested over the simulator)."""
 
-from __future__ import annotations
-
 import pytest
 
 from aioswitchvox.session import (

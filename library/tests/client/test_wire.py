@@ -1,7 +1,5 @@
 """Tests of the socket.io 1.x client (rtapi/wire.py): events, drops, framing, clean shutdown."""
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncGenerator
 import logging

@@ -6,8 +6,6 @@ notification, to send an Engine.IO message as it is, to end the socket.io namesp
 to close the Engine.IO session.
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncGenerator
 import json

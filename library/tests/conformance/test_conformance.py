@@ -5,8 +5,6 @@ of a half-open link, both kinds of server-side disconnect, reconnecting, message
 bound and malformed frames. The figures (half-open detection, reconnect) are printed (``-s``).
 """
 
-from __future__ import annotations
-
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 import time

@@ -5,8 +5,6 @@ neither, nor a speech engine that works offline. These stand in for them, as the
 stands in for the PBX, and keep what they were asked to do in states the test reads.
 """
 
-from __future__ import annotations
-
 from homeassistant.config_entries import SOURCE_IMPORT, ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall, callback

@@ -1,7 +1,5 @@
 """The entry of the end-to-end test's devices, made without asking anything."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult

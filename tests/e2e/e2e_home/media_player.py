@@ -1,7 +1,5 @@
 """A speaker that keeps what it was asked to play."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.components.media_player import MediaPlayerEntity

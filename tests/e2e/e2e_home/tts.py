@@ -1,7 +1,5 @@
 """A speech engine that makes no sound: what it was asked to say is in the speaker's media id."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType
