@@ -178,8 +178,10 @@ async def test_flapping_pbx_is_not_hammered(
     # The setup's session is the first to be closed (the subscribe answer came before the
     # fault was set for most patterns): drop it, as the PBX would have.
     await simulator.drop_connections()
-    # Five minutes, and the next closed session at most one backoff delay later.
-    await flapping.run(clock, 5 * MINUTE + MAX_DELAY)
+    # Five minutes, and the next closed session at most one backoff delay later: the delay
+    # (jittered) to its login, then however long the pattern keeps the session open.
+    session_length = PATTERNS[pattern].get("seconds", 0.0)
+    await flapping.run(clock, 5 * MINUTE + MAX_DELAY + session_length + 1.0)
 
     per_minute = flapping.logins_per_minute()
     print(f"\n{pattern}: logins per virtual minute {per_minute}")  # noqa: T201
