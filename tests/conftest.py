@@ -1,16 +1,12 @@
 """Shared fixtures: a real simulator on 127.0.0.1 and a config entry pointing at it."""
 
-import asyncio
 from collections.abc import AsyncGenerator, Generator
-import os
 import socket
-import ssl
 from typing import Any, Literal
 from unittest.mock import patch
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL
 from homeassistant.core import HomeAssistant
-from hypothesis import settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -18,25 +14,14 @@ import pytest_socket
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.switchvox.const import CONF_EXTENSION, CONF_EXTENSIONS, DOMAIN
+from library.tests.conftest import (  # the library's accounts, re-exported for these tests
+    ACCOUNTS as ACCOUNTS,  # noqa: PLC0414
+    PASSWORD as PASSWORD,  # noqa: PLC0414
+    tolerate_refused_certificates,
+)
 from switchvox_simulator import SwitchvoxSimulator
 
 from .translation_check import check_translations  # noqa: F401 - an autouse fixture
-
-# CI runs the same property-test examples every time, so a red run can be replayed; elsewhere
-# every run explores new ones.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
-
-PASSWORD = "s3cr3t-Pa55"  # a test credential, searched for in logs by the tests
-
-ACCOUNTS: tuple[tuple[str, str, list[str] | None], ...] = (
-    ("101", "Alice Archer", None),
-    ("102", "Bob Baker", None),
-    ("103", "Carol Chen", None),
-    ("104", "Dan Diaz", ["104"]),
-)
-
 
 # How Home Assistant reports the use of an API it will remove (helpers.frame, deprecation).
 DEPRECATION_MARKERS = (
@@ -111,34 +96,10 @@ def simulator_options() -> dict[str, Any]:
     return {}
 
 
-def _tolerate_refused_certificates() -> None:
-    """Keep the debug event loop from failing a test whose client refuses the PBX's certificate.
-
-    A client that refuses the simulator's self-signed certificate aborts the TLS handshake; in
-    debug mode (the harness's) the server side's event loop reports that as an error, which the
-    harness turns into a test failure. It is the expected outcome of those tests, seen from the
-    server we run for them; any other report still fails the test.
-    """
-    loop = asyncio.get_running_loop()
-    handler = loop.get_exception_handler()
-
-    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if context.get("message") == "Error on transport creation for incoming connection" and (
-            isinstance(context.get("exception"), (ssl.SSLError, ConnectionResetError))
-        ):
-            return
-        if handler is None:
-            loop.default_exception_handler(context)
-        else:
-            handler(loop, context)
-
-    loop.set_exception_handler(filtered)
-
-
 @pytest.fixture
 async def refused_certificates_expected(hass: HomeAssistant) -> None:
     """Let a test's client refuse a certificate served by the test's own TLS server."""
-    _tolerate_refused_certificates()
+    tolerate_refused_certificates()
 
 
 @pytest.fixture
@@ -150,7 +111,7 @@ async def simulator(
     ``socket_enabled`` lifts the test harness's socket ban; connections stay on 127.0.0.1.
     """
     if simulator_options.get("tls"):
-        _tolerate_refused_certificates()
+        tolerate_refused_certificates()
     sim = SwitchvoxSimulator("127.0.0.1", 0, **simulator_options)
     for extension, name, can_watch in ACCOUNTS:
         sim.add_account(extension, PASSWORD, name, can_watch=can_watch)

@@ -55,7 +55,7 @@ def simulator_options() -> dict[str, Any]:
     return {}
 
 
-def _tolerate_refused_certificates() -> None:
+def tolerate_refused_certificates() -> None:
     """Keep the debug event loop from failing a test whose client refuses the PBX's certificate.
 
     A client that refuses the simulator's self-signed certificate aborts the TLS handshake; in
@@ -85,7 +85,7 @@ async def simulator(
 ) -> AsyncGenerator[SwitchvoxSimulator]:
     """Run a simulated PBX on a free port of 127.0.0.1 with a few accounts."""
     if simulator_options.get("tls"):
-        _tolerate_refused_certificates()
+        tolerate_refused_certificates()
     sim = SwitchvoxSimulator("127.0.0.1", 0, **simulator_options)
     for extension, name, can_watch in ACCOUNTS:
         sim.add_account(extension, PASSWORD, name, can_watch=can_watch)
